@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Atr.Publishing.Redis;
+
+/// <summary>
+/// The one <see cref="IConnectionMultiplexer"/> of the process: the application's own when it
+/// registered one, otherwise one made from <see cref="AtrPublishingOptions.Redis"/> and disposed with
+/// the container.
+/// </summary>
+internal sealed class RedisConnectionProvider : IAsyncDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly IOptions<AtrPublishingOptions> _options;
+    private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private bool _owned;
+
+    public RedisConnectionProvider(IServiceProvider services, IOptions<AtrPublishingOptions> options)
+    {
+        _services = services;
+        _options = options;
+        _connection = new Lazy<Task<IConnectionMultiplexer>>(ConnectAsync);
+    }
+
+    public Task<IConnectionMultiplexer> GetConnectionAsync() => _connection.Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_owned && _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
+        {
+            await _connection.Value.Result.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        var shared = _services.GetService<IConnectionMultiplexer>();
+        if (shared is not null)
+        {
+            return shared;
+        }
+
+        var configuration = _options.Value.Redis;
+        if (string.IsNullOrWhiteSpace(configuration))
+        {
+            throw new InvalidOperationException(
+                "Atr needs a Redis configuration (AtrPublishingOptions.Redis, e.g. \"127.0.0.1:6379\") or a registered IConnectionMultiplexer.");
+        }
+
+        var options = ConfigurationOptions.Parse(configuration);
+        options.AbortOnConnectFail = false;
+        _owned = true;
+        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+    }
+}
