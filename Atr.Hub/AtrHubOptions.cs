@@ -1,0 +1,64 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Atr.Hub;
+
+/// <summary>
+/// Options of the hub, bound from the <c>Atr</c> configuration section by <c>atr-server</c>
+/// (environment variables <c>Atr__MaxInboundMessageBytes</c> and so on).
+/// </summary>
+public sealed class AtrHubOptions
+{
+    /// <summary>
+    /// The StackExchange.Redis configuration string of the backplane (<c>127.0.0.1:6379</c>).
+    /// Default <see langword="null"/>: an in-memory backplane, for one node.
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The prefix of every event channel in Redis. Default <c>atr:</c>.</summary>
+    [Required(AllowEmptyStrings = true)]
+    public string ChannelPrefix { get; set; } = "atr:";
+
+    /// <summary>The largest message a client may send, in bytes; a larger one closes the connection with 1009. Default 4 KiB.</summary>
+    [Range(16, 1024 * 1024)]
+    public int MaxInboundMessageBytes { get; set; } = 4 * 1024;
+
+    /// <summary>
+    /// The most bytes of frames that may wait to be sent to one connection; past it the client is a
+    /// slow consumer and is closed with <see cref="AtrCloseCodes.SlowConsumer"/>. One frame larger than
+    /// the limit is still sent to a client whose queue is empty. Default 1 MiB.
+    /// </summary>
+    [Range(1024, int.MaxValue)]
+    public long MaxSendQueueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How often the server pings each client. Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a client may stay silent (no pong, no message) before it is dropped. Default 30 s:
+    /// a ping, then up to 15 s more for its pong.
+    /// </summary>
+    public TimeSpan PeerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the hub waits for a client to answer its close frame before it aborts the connection. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest <c>POST /publish</c> body, in bytes; a larger one gets 413. Default 1 MiB.</summary>
+    [Range(1024, int.MaxValue)]
+    public long MaxPublishBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The most events in one <c>POST /publish</c> array. Default 1,000.</summary>
+    [Range(1, 100_000)]
+    public int MaxPublishBatch { get; set; } = 1000;
+
+    /// <summary>
+    /// Checks each WebSocket request before the upgrade (the original's <c>authenticate_with</c>);
+    /// <see langword="false"/> refuses it with 403. Default <see langword="null"/>: every request passes.
+    /// </summary>
+    public IRequestAuthenticator? RequestAuthenticator { get; set; }
+
+    /// <summary>
+    /// Gives the scope of each WebSocket request (the original's <c>scope_with</c>); <see langword="null"/>
+    /// from it refuses the request with 400. Default <see langword="null"/>: the path's <c>/type/id</c> pairs.
+    /// </summary>
+    public IRequestScope? RequestScope { get; set; }
+}

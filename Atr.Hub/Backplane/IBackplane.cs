@@ -1,0 +1,20 @@
+namespace Atr.Hub.Backplane;
+
+/// <summary>
+/// Carries events between publishers and hub nodes. Every payload of a subscribed scope goes to
+/// the node's <see cref="Subscriptions.EventDispatcher"/>, in publish order within the scope.
+/// </summary>
+internal interface IBackplane
+{
+    /// <summary>A name for logs and the start banner: <c>in-memory</c>, <c>redis</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Starts receiving the events of <paramref name="scope"/>; completes once the subscription is in place.</summary>
+    Task SubscribeAsync(string scope, CancellationToken cancellationToken);
+
+    /// <summary>Stops receiving the events of <paramref name="scope"/>.</summary>
+    Task UnsubscribeAsync(string scope);
+
+    /// <summary>Publishes a serialized event to every node subscribed to <paramref name="scope"/>.</summary>
+    Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+}

@@ -1,0 +1,21 @@
+using Atr.Hub.Subscriptions;
+
+namespace Atr.Hub.Backplane;
+
+/// <summary>The single-node backplane: a publish is dispatched to the local connections at once.</summary>
+internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
+{
+    public string Name => "in-memory";
+
+    // The dispatcher looks up local recipients itself, so there is nothing to subscribe.
+    public Task SubscribeAsync(string scope, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task UnsubscribeAsync(string scope) => Task.CompletedTask;
+
+    public Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        // Recipients keep the frame after this returns; the caller may reuse its buffer.
+        dispatcher.Dispatch(scope, payload.ToArray());
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Atr.Hub.Subscriptions;
+using Atr.Publishing.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Atr.Hub.Backplane;
+
+/// <summary>
+/// Redis pub/sub: one plain <c>SUBSCRIBE &lt;prefix&gt;&lt;scope&gt;</c> per scope the node serves,
+/// never a pattern, so a <c>PUBLISH</c> costs Redis the same however many scopes exist.
+/// </summary>
+/// <remarks>
+/// Each scope gets its own <see cref="ChannelMessageQueue"/>, which StackExchange.Redis drains in
+/// order: events of one scope keep their publish order, scopes do not wait for each other.
+/// </remarks>
+internal sealed class RedisBackplane(
+    RedisConnectionProvider connections,
+    EventDispatcher dispatcher,
+    IOptions<AtrHubOptions> options) : IBackplane
+{
+    private readonly ConcurrentDictionary<string, ChannelMessageQueue> _queues = new(StringComparer.Ordinal);
+    private readonly string _prefix = options.Value.ChannelPrefix;
+
+    public string Name => "redis";
+
+    public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
+    {
+        var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var queue = await connection.GetSubscriber()
+            .SubscribeAsync(Channel(scope))
+            .WaitAsync(cancellationToken)
+            .ConfigureAwait(false);
+
+        // The handler runs on the queue's own loop, one message at a time; it only queues frames.
+        queue.OnMessage(message => dispatcher.Dispatch(scope, ((byte[]?)message.Message) ?? []));
+        if (!_queues.TryAdd(scope, queue))
+        {
+            // SubscriptionManager subscribes a scope once; a second queue would deliver twice.
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"Scope '{scope}' is already subscribed.");
+        }
+    }
+
+    public async Task UnsubscribeAsync(string scope)
+    {
+        if (_queues.TryRemove(scope, out var queue))
+        {
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        await connection.GetSubscriber()
+            .PublishAsync(Channel(scope), payload)
+            .WaitAsync(cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private RedisChannel Channel(string scope) => RedisChannel.Literal(_prefix + scope);
+}

@@ -1,0 +1,54 @@
+using Atr.Hub.Backplane;
+using Atr.Hub.Connections;
+using Atr.Hub.Diagnostics;
+using Atr.Hub.Protocol;
+using Atr.Hub.Publishing;
+using Atr.Hub.Subscriptions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the Atr hub's endpoints.</summary>
+public static class AtrHubEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the hub under <paramref name="basePath"/>: the raw WebSocket endpoint
+    /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c> and
+    /// <c>GET {basePath}/stats</c>.
+    /// </summary>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="basePath">The base path. Default <c>/</c>.</param>
+    /// <returns>A builder for conventions on every hub endpoint (authorization, rate limits).</returns>
+    /// <exception cref="InvalidOperationException"><c>AddAtrHub</c> was not called.</exception>
+    public static RouteGroupBuilder MapAtrHub(this IEndpointRouteBuilder endpoints, string basePath = "/")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(basePath);
+        if (endpoints.ServiceProvider.GetService<AtrHubServiceCollectionExtensions.HubMarker>() is null)
+        {
+            throw new InvalidOperationException(
+                "MapAtrHub needs the hub's services: call builder.Services.AddAtrHub() before building the application.");
+        }
+
+        var group = endpoints.MapGroup(basePath);
+        group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));
+        group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes) => TypedResults.Json(
+            new HubStats(
+                backplane.Name,
+                metrics.Connections,
+                scopes.Count,
+                metrics.ConnectionsOpened,
+                metrics.EventsReceived,
+                metrics.PayloadsDropped,
+                metrics.EventsPublished,
+                metrics.FramesQueued,
+                metrics.FramesSent,
+                metrics.SlowConsumers,
+                metrics.SubscriptionFailures),
+            HubJsonContext.Default.HubStats));
+        group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path));
+        return group;
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+
+namespace Atr.Hub.Cli;
+
+/// <summary><c>atr-server</c>: <c>start</c> runs a hub node, <c>publish</c> publishes one event.</summary>
+internal static class AtrCommandLine
+{
+    public static readonly CommandLineArguments.Flag[] StartFlags =
+    [
+        new(["--server-host", "--server_host"], "Atr:ServerHost", "Address to bind: an IP address or localhost (default 127.0.0.1)."),
+        new(["--server-port", "--server_port"], "Atr:ServerPort", "Port to listen on; 0 picks a free one (default 7777)."),
+        new(["--redis"], "Atr:Redis", "StackExchange.Redis configuration of the backplane (default: in-memory, one node)."),
+        new(["--channel-prefix", "--channel_prefix"], "Atr:ChannelPrefix", "Prefix of the Redis event channels (default atr:)."),
+        new(["--allow-anonymous", "--allow_anonymous"], "Atr:AllowAnonymous", "Allow anonymous mode on an address other than loopback.", IsSwitch: true),
+    ];
+
+    public static readonly CommandLineArguments.Flag[] PublishFlags =
+    [
+        new(["--scope"], "scope", "Scope key, e.g. organization.1234 (default: unscoped)."),
+        new(["--name"], "name", "Event name, e.g. post.created (required)."),
+        new(["--record"], "record", "The record as JSON, e.g. '{\"id\":7}' (default null)."),
+        new(["--record-type", "--record_type"], "record_type", "The record's type name, e.g. Post."),
+        new(["--redis"], "redis", "Publish through this Redis (StackExchange.Redis configuration)."),
+        new(["--url"], "url", "Publish through a hub's POST /publish, e.g. http://127.0.0.1:7777."),
+        new(["--channel-prefix", "--channel_prefix"], "channel_prefix", "Prefix of the Redis event channels (default atr:)."),
+    ];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            switch (args.FirstOrDefault())
+            {
+                case "start":
+                    return await StartAsync(CommandLineArguments.Parse(args[1..], StartFlags)).ConfigureAwait(false);
+                case "publish":
+                    return await PublishCommand.RunAsync(CommandLineArguments.Parse(args[1..], PublishFlags)).ConfigureAwait(false);
+                case null or "help" or "--help" or "-h":
+                    Console.WriteLine(Usage());
+                    return args.Length == 0 ? 2 : 0;
+                default:
+                    throw new CommandLineException($"Unknown command '{args[0]}'.");
+            }
+        }
+        catch (CommandLineException ex)
+        {
+            await Console.Error.WriteLineAsync($"atr-server: {ex.Message}{Environment.NewLine}{Environment.NewLine}{Usage()}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync($"atr-server: invalid configuration: {string.Join(" ", ex.Failures)}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+
+    private static async Task<int> StartAsync(CommandLineArguments arguments)
+    {
+        await using var app = HubServer.Build(arguments.Values);
+        await app.StartAsync().ConfigureAwait(false);
+        Console.WriteLine(HubServer.Banner(app));
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static string Usage() => $"""
+        Usage: atr-server <command> [options]
+
+        Commands:
+          start      Run a hub node.
+          publish    Publish one event through Redis or a hub's POST /publish.
+
+        start options (each also read from configuration: appsettings.json, Atr__ServerPort=… environment variables):
+        {CommandLineArguments.Describe(StartFlags)}
+
+        publish options:
+        {CommandLineArguments.Describe(PublishFlags)}
+        """;
+}

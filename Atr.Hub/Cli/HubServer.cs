@@ -1,0 +1,79 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Atr.Hub.Cli;
+
+/// <summary>The standalone hub of <c>atr-server start</c>: Kestrel, the hub at <c>/</c>, settings from flags and configuration.</summary>
+internal static class HubServer
+{
+    public const string Section = "Atr";
+
+    /// <summary>Builds the standalone hub.</summary>
+    /// <param name="settings">Configuration keys from the command line (<c>Atr:ServerPort</c>…), applied over every other source.</param>
+    /// <param name="configure">A last word on the services, for hosts that embed the standalone server (tests).</param>
+    /// <exception cref="CommandLineException">The settings cannot be served, e.g. anonymous mode on a public address.</exception>
+    public static WebApplication Build(IReadOnlyDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(settings);
+
+        var server = builder.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
+        var address = server.BindAddress();
+        if (!IPAddress.IsLoopback(address) && !server.AllowAnonymous)
+        {
+            throw new CommandLineException(
+                $"Refusing to serve anonymous mode on {address}: anyone who reaches it could listen to every scope and publish. " +
+                "Bind to 127.0.0.1 (the default), or pass --allow-anonymous if that is what you want.");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort));
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        builder.Services.AddOptions<AtrHubOptions>().BindConfiguration(Section);
+        builder.Services.AddAtrHub();
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapAtrHub();
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel listens on, once started (the real port when 0 was asked).</summary>
+    public static IReadOnlyList<string> Addresses(WebApplication app)
+        => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>The start banner: where to connect, which backplane, which mode.</summary>
+    public static string Banner(WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
+        var server = app.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
+        var addresses = Addresses(app);
+        var http = addresses.Count > 0 ? addresses[0] : $"http://{server.ServerHost}:{server.ServerPort}";
+        var ws = "ws" + http["http".Length..];
+        var backplane = options.Redis is { Length: > 0 } ? $"redis ({options.Redis}, channels {options.ChannelPrefix}<scope>)" : "in-memory (one node; publish with POST /publish)";
+        var mode = IPAddress.IsLoopback(server.BindAddress())
+            ? "ANONYMOUS mode on loopback: anyone on this machine may listen to any scope and publish"
+            : "ANONYMOUS mode on a non-loopback address (--allow-anonymous): anyone who reaches it may listen to any scope and publish";
+        return $"""
+            Atr hub listening on {http}
+              connect:   {ws}/organization/1234 (or {ws}/ for unscoped events)
+              publish:   POST {http}/publish
+              backplane: {backplane}
+              security:  {mode}
+            """;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Net;
+
+namespace Atr.Hub.Cli;
+
+/// <summary>What <c>atr-server start</c> needs beyond <see cref="AtrHubOptions"/>: where to listen and in which mode.</summary>
+internal sealed class ServerSettings
+{
+    /// <summary>The address to bind: an IP address or <c>localhost</c>. Default 127.0.0.1.</summary>
+    public string ServerHost { get; set; } = "127.0.0.1";
+
+    /// <summary>The port; 0 picks a free one. Default 7777.</summary>
+    public int ServerPort { get; set; } = 7777;
+
+    /// <summary>Allows anonymous mode on an address other than loopback. Default false.</summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>The address to bind, or an error for a host that is not an IP address or <c>localhost</c>.</summary>
+    public IPAddress BindAddress()
+    {
+        if (string.Equals(ServerHost, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return IPAddress.Loopback;
+        }
+
+        return IPAddress.TryParse(ServerHost, out var address)
+            ? address
+            : throw new CommandLineException($"--server-host must be an IP address or 'localhost'; got '{ServerHost}'.");
+    }
+}

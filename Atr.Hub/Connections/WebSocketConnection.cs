@@ -1,0 +1,273 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Atr.Hub.Diagnostics;
+using Atr.Hub.Subscriptions;
+using Microsoft.Extensions.Logging;
+
+namespace Atr.Hub.Connections;
+
+/// <summary>
+/// One raw WebSocket client: a bounded send queue filled by the dispatcher, a send loop that drains
+/// it, and a receive loop for what the client says; whichever side ends first closes the other.
+/// </summary>
+internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
+{
+    private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
+
+    private readonly Channel<EventFrame> _queue = Channel.CreateUnbounded<EventFrame>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    private readonly CancellationTokenSource _abort = new();
+    private readonly AtrHubOptions _options;
+    private readonly HubMetrics _metrics;
+    private readonly ILogger _logger;
+
+    private long _pendingBytes;
+    private int _closeRequested;
+    private WebSocketCloseStatus _closeStatus;
+    private string _closeDescription = string.Empty;
+
+    public WebSocketConnection(string id, string scope, AtrHubOptions options, HubMetrics metrics, ILogger logger)
+    {
+        Id = id;
+        Scope = scope;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public string Id { get; }
+
+    public string Scope { get; }
+
+    /// <summary>Bytes of frames queued and not yet written to the socket.</summary>
+    public long PendingBytes => Volatile.Read(ref _pendingBytes);
+
+    private bool Closing => Volatile.Read(ref _closeRequested) != 0;
+
+    public bool Deliver(EventFrame frame)
+    {
+        if (Closing)
+        {
+            return false;
+        }
+
+        var length = frame.Payload.Length;
+        var pending = Interlocked.Add(ref _pendingBytes, length);
+
+        // A frame larger than the whole limit still goes to a client that has nothing queued.
+        if (pending > _options.MaxSendQueueBytes && pending != length)
+        {
+            Interlocked.Add(ref _pendingBytes, -length);
+            if (RequestClose((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, "Slow consumer: send queue full"))
+            {
+                _metrics.SlowConsumerClosed();
+                LogSlowConsumer(_logger, Id, Scope, pending - length);
+            }
+
+            return false;
+        }
+
+        if (!_queue.Writer.TryWrite(frame))
+        {
+            Interlocked.Add(ref _pendingBytes, -length);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Ends the connection with a close frame: queued frames are dropped, the close is sent once the
+    /// frame being written (if any) is out, and the socket is aborted if the client has not
+    /// finished the close handshake within <see cref="AtrHubOptions.CloseTimeout"/>.
+    /// </summary>
+    /// <returns><see langword="true"/> for the call that started the close.</returns>
+    public bool RequestClose(WebSocketCloseStatus status, string description)
+    {
+        if (Interlocked.CompareExchange(ref _closeRequested, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        _closeStatus = status;
+        _closeDescription = description;
+        _queue.Writer.TryComplete();
+        try
+        {
+            _abort.CancelAfter(_options.CloseTimeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection already ended.
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs the connection until it is closed or aborted; never throws for a client going away.</summary>
+    public async Task RunAsync(WebSocket socket)
+    {
+        try
+        {
+            var sending = SendLoopAsync(socket);
+            var receiving = ReceiveLoopAsync(socket);
+            await Task.WhenAll(sending, receiving).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (socket.State != WebSocketState.Closed)
+            {
+                socket.Abort();
+            }
+
+            socket.Dispose();
+            LogClosed(_logger, Id, Scope, (int)_closeStatus);
+        }
+    }
+
+    public void Dispose() => _abort.Dispose();
+
+    private async Task SendLoopAsync(WebSocket socket)
+    {
+        try
+        {
+            var reader = _queue.Reader;
+            while (!Closing && await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (!Closing && reader.TryRead(out var frame))
+                {
+                    await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                    Interlocked.Add(ref _pendingBytes, -frame.Payload.Length);
+                    _metrics.FrameSent();
+                }
+            }
+
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(_closeStatus, _closeDescription, _abort.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsDisconnect(ex))
+        {
+            // The client went away or missed the close timeout: a normal ending.
+            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+        }
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket)
+    {
+        try
+        {
+            while (true)
+            {
+                // A zero-byte read waits for data without holding a buffer, so an idle connection costs no receive memory.
+                var head = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                if (head.MessageType == WebSocketMessageType.Close)
+                {
+                    // Echo the client's code; the send loop answers the close handshake.
+                    RequestClose(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, string.Empty);
+                    return;
+                }
+
+                if (Closing)
+                {
+                    await DiscardMessageAsync(socket, head).ConfigureAwait(false);
+                }
+                else if (head.MessageType == WebSocketMessageType.Binary)
+                {
+                    RequestClose(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not accepted");
+                    await DiscardMessageAsync(socket, head).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ReadTextMessageAsync(socket, head).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (IsDisconnect(ex))
+        {
+            // Peer timeout, a dropped TCP connection or an abort after the close timeout.
+        }
+        finally
+        {
+            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+        }
+    }
+
+    private async Task ReadTextMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
+    {
+        var limit = _options.MaxInboundMessageBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(limit);
+        try
+        {
+            var count = 0;
+            var end = head.EndOfMessage;
+            while (!end)
+            {
+                if (count == limit)
+                {
+                    RequestClose(WebSocketCloseStatus.MessageTooBig, $"Messages are limited to {limit} bytes");
+                    await DiscardMessageAsync(socket, head).ConfigureAwait(false);
+                    return;
+                }
+
+                var result = await socket.ReceiveAsync(buffer.AsMemory(count, limit - count), _abort.Token).ConfigureAwait(false);
+                count += result.Count;
+                end = result.EndOfMessage;
+            }
+
+            var message = buffer.AsSpan(0, count);
+            if (message.SequenceEqual(UnsubscribeCommand))
+            {
+                RequestClose(WebSocketCloseStatus.NormalClosure, "Unsubscribed");
+            }
+            else
+            {
+                // The original only logged what clients sent; so does the hub, without the content.
+                LogIgnoredMessage(_logger, Id, count);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task DiscardMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
+    {
+        if (head.EndOfMessage)
+        {
+            return;
+        }
+
+        var scratch = ArrayPool<byte>.Shared.Rent(1024);
+        try
+        {
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(scratch.AsMemory(), _abort.Token).ConfigureAwait(false);
+            }
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private static bool IsDisconnect(Exception ex)
+        => ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException
+            or Microsoft.AspNetCore.Connections.ConnectionAbortedException;
+
+    [LoggerMessage(1, LogLevel.Information, "Connection {ConnectionId} on scope '{Scope}' is a slow consumer ({PendingBytes} bytes queued); closing it.")]
+    private static partial void LogSlowConsumer(ILogger logger, string connectionId, string scope, long pendingBytes);
+
+    [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} sent a {Length}-byte message; ignored.")]
+    private static partial void LogIgnoredMessage(ILogger logger, string connectionId, int length);
+
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} on scope '{Scope}' ended with close code {CloseCode}.")]
+    private static partial void LogClosed(ILogger logger, string connectionId, string scope, int closeCode);
+}

@@ -1,0 +1,85 @@
+using Atr.Hub;
+using Atr.Hub.Backplane;
+using Atr.Hub.Connections;
+using Atr.Hub.Diagnostics;
+using Atr.Hub.Protocol;
+using Atr.Hub.Publishing;
+using Atr.Hub.Subscriptions;
+using Atr.Publishing;
+using Atr.Publishing.Redis;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Atr hub in an ASP.NET Core application.</summary>
+public static class AtrHubServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the hub's services: the backplane (Redis when <see cref="AtrHubOptions.Redis"/> is set,
+    /// otherwise in memory), the fan-out, the WebSocket middleware, and an <see cref="IEventPublisher"/>
+    /// that publishes through the hub's backplane. Map the endpoints with <c>MapAtrHub</c>. Calling it
+    /// twice is harmless.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    /// <exception cref="OptionsValidationException">At start, when the options are out of range.</exception>
+    public static IServiceCollection AddAtrHub(this IServiceCollection services, Action<AtrHubOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var options = services.AddOptions<AtrHubOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateDataAnnotations()
+            .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, "AtrHubOptions.KeepAliveInterval must be positive.")
+            .Validate(o => o.PeerTimeout > o.KeepAliveInterval, "AtrHubOptions.PeerTimeout must be longer than KeepAliveInterval.")
+            .Validate(o => o.CloseTimeout > TimeSpan.Zero, "AtrHubOptions.CloseTimeout must be positive.")
+            .ValidateOnStart();
+
+        if (services.Any(d => d.ServiceType == typeof(HubMarker)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<HubMarker>();
+        services.AddMetrics();
+        services.AddAtrEventCore();
+
+        // The hub's Redis settings are the publisher's too: one multiplexer, one channel prefix.
+        services.AddOptions<AtrPublishingOptions>().Configure<IOptions<AtrHubOptions>>((publishing, hub) =>
+        {
+            publishing.Redis = hub.Value.Redis;
+            publishing.ChannelPrefix = hub.Value.ChannelPrefix;
+        });
+
+        services.TryAddSingleton<RedisConnectionProvider>();
+        services.TryAddSingleton<HubMetrics>();
+        services.TryAddSingleton<ScopeRegistry>();
+        services.TryAddSingleton<SubscriptionManager>();
+        services.TryAddSingleton<EventDispatcher>();
+        services.TryAddSingleton<ConnectionManager>();
+        services.TryAddSingleton<WebSocketEndpoint>();
+        services.TryAddSingleton<PublishEndpoint>();
+        services.TryAddSingleton<InMemoryBackplane>();
+        services.TryAddSingleton<RedisBackplane>();
+        services.TryAddSingleton<IBackplane>(sp => sp.GetRequiredService<IOptions<AtrHubOptions>>().Value.Redis is { Length: > 0 }
+            ? sp.GetRequiredService<RedisBackplane>()
+            : sp.GetRequiredService<InMemoryBackplane>());
+
+        // Inside a hub, publishing goes through the hub's own backplane, whichever it is.
+        services.RemoveAll<IEventPublisher>();
+        services.AddSingleton<IEventPublisher, BackplaneEventPublisher>();
+
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, WebSocketsStartupFilter>());
+        return services;
+    }
+
+    /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check.</summary>
+    internal sealed class HubMarker;
+}

@@ -1,0 +1,3 @@
+using Atr.Hub.Cli;
+
+return await AtrCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,117 @@
+using Atr.Hub.Connections;
+using Atr.Hub.Diagnostics;
+using Atr.Hub.Subscriptions;
+using Atr.Publishing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Atr.Hub.Protocol;
+
+/// <summary>
+/// The raw WebSocket endpoint: checks the request, answers refusals with an HTTP status and a
+/// one-line reason before any upgrade, then subscribes, upgrades and runs the connection.
+/// </summary>
+internal sealed partial class WebSocketEndpoint(
+    SubscriptionManager subscriptions,
+    ConnectionManager connections,
+    HubMetrics metrics,
+    IOptions<AtrHubOptions> options,
+    ILoggerFactory loggerFactory)
+{
+    public const string Banner = "Atr event hub. Connect a WebSocket to /<type>/<id>, e.g. ws://host:port/organization/1234, or to / for unscoped events.";
+
+    private readonly AtrHubOptions _options = options.Value;
+    private readonly ILogger _logger = loggerFactory.CreateLogger<WebSocketEndpoint>();
+    private readonly ILogger _connectionLogger = loggerFactory.CreateLogger<WebSocketConnection>();
+
+    public async Task HandleAsync(HttpContext context, string? path)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            if (context.Request.Headers.ContainsKey(HeaderNames.Upgrade))
+            {
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed WebSocket handshake: a GET with Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13 is needed.").ConfigureAwait(false);
+                return;
+            }
+
+            // As the original did for any plain HTTP request: a one-line banner.
+            await WriteTextAsync(context, StatusCodes.Status200OK, Banner).ConfigureAwait(false);
+            return;
+        }
+
+        if (connections.IsStopping)
+        {
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Server shutting down; reconnect to another node or retry shortly.").ConfigureAwait(false);
+            return;
+        }
+
+        var requestScope = _options.RequestScope ?? PathScope.Instance;
+        var scope = await requestScope.GetScopeAsync(context, path ?? string.Empty).ConfigureAwait(false);
+        if (scope is null || !RoutingKeys.IsValidScope(scope))
+        {
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events.").ConfigureAwait(false);
+            return;
+        }
+
+        if (_options.RequestAuthenticator is { } authenticator && !await authenticator.MatchesAsync(context, scope).ConfigureAwait(false))
+        {
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Refused by the hub's request authenticator.").ConfigureAwait(false);
+            return;
+        }
+
+        using var connection = new WebSocketConnection(connections.NextId(), scope, _options, metrics, _connectionLogger);
+        try
+        {
+            // Subscribe before the upgrade: once the client sees the connection open, nothing
+            // published to its scope can be missed.
+            await subscriptions.AddAsync(scope, connection, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            metrics.SubscriptionFailed();
+            LogSubscribeFailed(_logger, scope, ex);
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable; retry shortly.").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            connections.Add(connection);
+            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = _options.KeepAliveInterval,
+                KeepAliveTimeout = _options.PeerTimeout - _options.KeepAliveInterval,
+            }).ConfigureAwait(false);
+
+            metrics.ConnectionOpened();
+            try
+            {
+                await connection.RunAsync(socket).ConfigureAwait(false);
+            }
+            finally
+            {
+                metrics.ConnectionClosed();
+            }
+        }
+        finally
+        {
+            connections.Remove(connection);
+            await subscriptions.RemoveAsync(scope, connection).ConfigureAwait(false);
+        }
+    }
+
+    private static Task RefuseAsync(HttpContext context, int status, string reason)
+        => WriteTextAsync(context, status, reason);
+
+    private static Task WriteTextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text + "\n");
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Could not subscribe to scope '{Scope}'; the connection was refused with 503.")]
+    private static partial void LogSubscribeFailed(ILogger logger, string scope, Exception exception);
+}

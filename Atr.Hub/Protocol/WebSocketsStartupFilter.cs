@@ -1,0 +1,14 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+
+namespace Atr.Hub.Protocol;
+
+/// <summary>Puts the WebSocket middleware first in the pipeline, so <c>MapAtrHub</c> works without a separate <c>UseWebSockets()</c>.</summary>
+internal sealed class WebSocketsStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.UseWebSockets();
+        next(app);
+    };
+}

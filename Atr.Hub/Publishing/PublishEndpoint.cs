@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Atr.Hub.Diagnostics;
+using Atr.Publishing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Atr.Hub.Publishing;
+
+/// <summary>
+/// <c>POST /publish</c>: one event object or an array of them from any language; the hub fills
+/// <c>id</c>, <c>occured_at</c> and <c>routing_key</c> and publishes through the backplane.
+/// </summary>
+/// <remarks>
+/// A batch is checked whole before anything is published: either every event is published, in
+/// array order, or none is and the answer says which item is wrong.
+/// </remarks>
+internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory events, HubMetrics metrics, IOptions<AtrHubOptions> options)
+{
+    private readonly AtrHubOptions _options = options.Value;
+
+    public async Task<IResult> HandleAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > _options.MaxPublishBodyBytes)
+        {
+            return TooLarge();
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = _options.MaxPublishBodyBytes;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge();
+        }
+        catch (JsonException ex)
+        {
+            return Invalid("The body is not valid JSON.", ex.Message);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var items = root.ValueKind switch
+            {
+                JsonValueKind.Object => [root],
+                JsonValueKind.Array => root.EnumerateArray().ToArray(),
+                _ => null,
+            };
+
+            if (items is null || items.Length == 0)
+            {
+                return Invalid("The body must be an event object or a non-empty array of them.", null);
+            }
+
+            if (items.Length > _options.MaxPublishBatch)
+            {
+                return Invalid($"At most {_options.MaxPublishBatch} events may be published in one request.", null);
+            }
+
+            var batch = new AtrEvent[items.Length];
+            for (var i = 0; i < items.Length; i++)
+            {
+                var error = TryRead(items[i], out batch[i]);
+                if (error is not null)
+                {
+                    return Invalid(items.Length == 1 && root.ValueKind == JsonValueKind.Object ? error : $"Item {i}: {error}", null);
+                }
+            }
+
+            // Started in array order and awaited together: the backplane keeps the order, and a
+            // batch costs one round trip to Redis rather than one per event.
+            var publishing = new Task[batch.Length];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                publishing[i] = publisher.PublishAsync(batch[i], context.RequestAborted);
+            }
+
+            await Task.WhenAll(publishing).ConfigureAwait(false);
+            metrics.Published(batch.Length);
+            return TypedResults.Json(
+                new PublishAccepted(Array.ConvertAll(batch, e => e.Id)),
+                HubJsonContext.Default.PublishAccepted,
+                statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+
+    private string? TryRead(JsonElement item, out AtrEvent atrEvent)
+    {
+        atrEvent = null!;
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return "an event must be a JSON object.";
+        }
+
+        string scope = string.Empty, name = string.Empty;
+        string? recordType = null;
+        object? record = null;
+        var hasName = false;
+        foreach (var property in item.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "scope":
+                    if (property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    {
+                        return "'scope' must be a string such as \"organization.1234\".";
+                    }
+
+                    scope = property.Value.GetString() ?? string.Empty;
+                    break;
+                case "name":
+                    if (property.Value.ValueKind != JsonValueKind.String)
+                    {
+                        return "'name' must be a string such as \"post.created\".";
+                    }
+
+                    name = property.Value.GetString()!;
+                    hasName = true;
+                    break;
+                case "record":
+                    record = property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.Clone();
+                    break;
+                case "record_type":
+                    if (property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    {
+                        return "'record_type' must be a string or null.";
+                    }
+
+                    recordType = property.Value.GetString();
+                    break;
+                default:
+                    return $"unknown property '{property.Name}'; an event has 'scope', 'name', 'record' and 'record_type'.";
+            }
+        }
+
+        if (!hasName)
+        {
+            return "'name' is required.";
+        }
+
+        if (!RoutingKeys.IsValidScope(scope))
+        {
+            return $"'scope' \"{scope}\" is not a list of type.id pairs of [A-Za-z0-9_-] segments (1 to 64 characters each).";
+        }
+
+        if (!RoutingKeys.IsValidName(name))
+        {
+            return $"'name' \"{name}\" is not dot-separated segments of [A-Za-z0-9_-] (1 to 64 characters each).";
+        }
+
+        atrEvent = events.Create(scope, name, record, recordType);
+        return null;
+    }
+
+    private static ProblemHttpResult Invalid(string detail, string? parserMessage) => TypedResults.Problem(
+        detail: parserMessage is null ? detail : $"{detail} {parserMessage}",
+        statusCode: StatusCodes.Status400BadRequest,
+        title: "Invalid publish request",
+        type: "https://atr.invalid/problems/invalid-publish");
+
+    private ProblemHttpResult TooLarge() => TypedResults.Problem(
+        detail: $"The body is larger than the limit of {_options.MaxPublishBodyBytes} bytes.",
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Publish request too large",
+        type: "https://atr.invalid/problems/publish-too-large");
+}

@@ -1,0 +1,68 @@
+using Atr.Hub.Diagnostics;
+using Atr.Publishing;
+using Microsoft.Extensions.Logging;
+
+namespace Atr.Hub.Subscriptions;
+
+/// <summary>
+/// Takes each payload from the backplane, checks it once and queues the same frame to every local
+/// recipient of its scope. Runs on the backplane's read loop, so it never awaits.
+/// </summary>
+internal sealed partial class EventDispatcher(
+    ScopeRegistry groups,
+    HubMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<EventDispatcher> logger)
+{
+    private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
+
+    private long _nextDropLogTicks;
+    private long _droppedSinceLog;
+
+    /// <summary>Delivers one payload of <paramref name="scope"/>; the memory must stay unchanged afterwards.</summary>
+    public void Dispatch(string scope, ReadOnlyMemory<byte> payload)
+    {
+        metrics.EventReceived();
+        if (!EventPayload.IsValid(payload.Span))
+        {
+            Dropped(scope, payload.Length);
+            return;
+        }
+
+        var recipients = groups.RecipientsOf(scope);
+        if (recipients.Length == 0)
+        {
+            return;
+        }
+
+        var frame = new EventFrame(scope, payload);
+        var queued = 0;
+        foreach (var recipient in recipients)
+        {
+            if (recipient.Deliver(frame))
+            {
+                queued++;
+            }
+        }
+
+        metrics.FramesQueuedBy(queued);
+    }
+
+    private void Dropped(string scope, int length)
+    {
+        metrics.PayloadDropped();
+        var dropped = Interlocked.Increment(ref _droppedSinceLog);
+
+        // One line per interval however fast garbage arrives: a flood must not become a log flood.
+        var now = timeProvider.GetTimestamp();
+        var next = Volatile.Read(ref _nextDropLogTicks);
+        if (now >= next && Interlocked.CompareExchange(ref _nextDropLogTicks, now + (long)(DropLogInterval.TotalSeconds * timeProvider.TimestampFrequency), next) == next)
+        {
+            Interlocked.Add(ref _droppedSinceLog, -dropped);
+            LogPayloadDropped(logger, dropped, scope, length);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Dropped {Count} payload(s) that were not a JSON object with a string 'name'; the latest on scope '{Scope}', {Length} bytes.")]
+    private static partial void LogPayloadDropped(ILogger logger, long count, string scope, int length);
+}

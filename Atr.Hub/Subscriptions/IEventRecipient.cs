@@ -1,0 +1,12 @@
+namespace Atr.Hub.Subscriptions;
+
+/// <summary>A local connection that receives the events of one scope.</summary>
+internal interface IEventRecipient
+{
+    /// <summary>
+    /// Queues <paramref name="frame"/> for sending. Called on the backplane's read loop: it must
+    /// return at once and never wait for a socket.
+    /// </summary>
+    /// <returns><see langword="true"/> when queued.</returns>
+    bool Deliver(EventFrame frame);
+}

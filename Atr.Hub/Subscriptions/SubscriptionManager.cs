@@ -1,0 +1,99 @@
+using Atr.Hub.Backplane;
+using Microsoft.Extensions.Logging;
+
+namespace Atr.Hub.Subscriptions;
+
+/// <summary>
+/// The node's connections by scope. The first connection of a scope subscribes the node to it on
+/// the backplane, the last one to leave unsubscribes it; events are looked up here by scope, so an
+/// event costs the number of its local recipients, not the number of connections or scopes.
+/// </summary>
+internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackplane backplane, ILogger<SubscriptionManager> logger)
+{
+
+    /// <summary>
+    /// Adds a recipient to its scope; completes once the node is subscribed to the scope, so that
+    /// nothing published after it returns is missed.
+    /// </summary>
+    /// <exception cref="Exception">The backplane could not subscribe; the recipient was not added.</exception>
+    public async Task AddAsync(string scope, IEventRecipient recipient, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var group = groups.GetOrAdd(scope);
+            await group.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (group.Retired)
+                {
+                    // Lost a race with the last connection leaving; the next pass finds or makes the new group.
+                    continue;
+                }
+
+                if (!group.Subscribed)
+                {
+                    await backplane.SubscribeAsync(scope, cancellationToken).ConfigureAwait(false);
+                    group.Subscribed = true;
+                    LogSubscribed(logger, scope);
+                }
+
+                group.Add(recipient);
+                return;
+            }
+            finally
+            {
+                group.Gate.Release();
+            }
+        }
+    }
+
+    /// <summary>Removes a recipient; the last one of a scope unsubscribes the node from it.</summary>
+    public async Task RemoveAsync(string scope, IEventRecipient recipient)
+    {
+        if (!groups.TryGet(scope, out var group))
+        {
+            return;
+        }
+
+        await group.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (group.Retired || group.Remove(recipient) > 0)
+            {
+                return;
+            }
+
+            // Unsubscribe while still holding the gate and before the group leaves the map: a
+            // connection arriving meanwhile waits, sees the group retired, and subscribes anew only
+            // after this UNSUBSCRIBE, so the two never cross on the wire.
+            if (group.Subscribed)
+            {
+                try
+                {
+                    await backplane.UnsubscribeAsync(scope).ConfigureAwait(false);
+                    LogUnsubscribed(logger, scope);
+                }
+                catch (Exception ex)
+                {
+                    LogUnsubscribeFailed(logger, scope, ex);
+                }
+            }
+
+            group.Retired = true;
+            groups.Remove(group);
+        }
+        finally
+        {
+            group.Gate.Release();
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Debug, "Subscribed to scope '{Scope}'.")]
+    private static partial void LogSubscribed(ILogger logger, string scope);
+
+    [LoggerMessage(2, LogLevel.Debug, "Unsubscribed from scope '{Scope}'.")]
+    private static partial void LogUnsubscribed(ILogger logger, string scope);
+
+    [LoggerMessage(3, LogLevel.Warning, "Unsubscribing from scope '{Scope}' failed; the backplane may still send its events, which are dropped here.")]
+    private static partial void LogUnsubscribeFailed(ILogger logger, string scope, Exception exception);
+}
