@@ -34,10 +34,11 @@ public static class AtrHubEndpointRouteBuilderExtensions
 
         var group = endpoints.MapGroup(basePath);
         group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));
-        group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes) => TypedResults.Json(
+        group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes, ConnectionManager connections) => TypedResults.Json(
             new HubStats(
                 backplane.Name,
                 metrics.Connections,
+                connections.QueuedBytes,
                 scopes.Count,
                 metrics.ConnectionsOpened,
                 metrics.EventsReceived,

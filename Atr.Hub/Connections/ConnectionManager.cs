@@ -25,6 +25,9 @@ internal sealed class ConnectionManager
 
     public int Count => _connections.Count;
 
+    /// <summary>Bytes of frames queued on every connection and not yet written (a sum over connections: for stats, not the hot path).</summary>
+    public long QueuedBytes => _connections.Keys.Sum(c => c.PendingBytes);
+
     public string NextId() => Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Tracks a connection; one added while the node stops is closed at once.</summary>

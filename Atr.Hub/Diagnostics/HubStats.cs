@@ -4,6 +4,7 @@ namespace Atr.Hub.Diagnostics;
 internal sealed record HubStats(
     string Backplane,
     long Connections,
+    long QueuedBytes,
     int Scopes,
     long ConnectionsOpened,
     long EventsReceived,

@@ -1,0 +1,113 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Testing;
+using Xunit;
+
+namespace Atr.Hub.Tests;
+
+/// <summary><c>atr-server</c> as a user runs it: a real process, real flags, real signals.</summary>
+[Collection(UsesRedis.Name)]
+public sealed class CommandLineTests(RedisServer redis)
+{
+    [Fact]
+    public async Task StartWithoutRedisRunsInMemoryAndPublishReachesAClient()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server-port", "0"]);
+        var baseUri = await server.ListeningAsync();
+        Assert.Contains("in-memory", server.Output, StringComparison.Ordinal);
+        Assert.Contains("ANONYMOUS", server.Output, StringComparison.Ordinal);
+
+        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1234"));
+        using var http = new HttpClient { BaseAddress = baseUri };
+        var response = await http.PostAsJsonAsync("/publish", new { scope = "organization.1234", name = "post.created", record = new { id = 7 }, record_type = "Post" });
+
+        Assert.Equal(202, (int)response.StatusCode);
+        var frame = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
+        Assert.Equal("organization.1234.post.created", frame.GetProperty("routing_key").GetString());
+        Assert.Equal(7, frame.GetProperty("record").GetProperty("id").GetInt32());
+    }
+
+    [Fact]
+    public async Task SigtermClosesClientsWith1001AndExitsWithinTenSeconds()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server_host", "127.0.0.1", "--server_port", "0"]);
+        var baseUri = await server.ListeningAsync();
+        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1"));
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await server.TerminateAsync();
+
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, await client.Closed.DefaultTimeout());
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task EnvironmentVariablesConfigureTheHub()
+    {
+        await using var server = AtrServerProcess.Start(["start"], new Dictionary<string, string>
+        {
+            ["Atr__ServerPort"] = "0",
+            ["Atr__MaxInboundMessageBytes"] = "100",
+        });
+        var baseUri = await server.ListeningAsync();
+        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/"));
+
+        await client.SendTextAsync(new string('x', 101));
+
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await client.Closed.DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task PublishCommandReachesClientsThroughRedisAndThroughAHub()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--redis", redis.Configuration]);
+        var baseUri = await server.ListeningAsync();
+        Assert.Contains("backplane: redis", server.Output, StringComparison.Ordinal);
+        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1234"));
+
+        var viaRedis = await AtrServerProcess.RunAsync("publish", "--redis", redis.Configuration, "--scope", "organization.1234", "--name", "post.created", "--record", """{"id":1}""", "--record-type", "Post");
+        var viaHub = await AtrServerProcess.RunAsync("publish", "--url", baseUri.ToString(), "--scope", "organization.1234", "--name", "post.updated", "--record", """{"id":1}""");
+
+        Assert.True(viaRedis.ExitCode == 0, viaRedis.Output);
+        Assert.True(viaHub.ExitCode == 0, viaHub.Output);
+        var first = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
+        var second = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
+        Assert.Equal(viaRedis.Output.Trim(), first.GetProperty("id").GetString());
+        Assert.Equal("Post", first.GetProperty("record_type").GetString());
+        Assert.Equal(viaHub.Output.Trim(), second.GetProperty("id").GetString());
+        Assert.Equal("post.updated", second.GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "start", "--bogus" }, "Unknown option '--bogus'")]
+    [InlineData(new[] { "start", "--server-port" }, "needs a value")]
+    [InlineData(new[] { "start", "--server-host", "0.0.0.0", "--server-port", "0" }, "--allow-anonymous")]
+    [InlineData(new[] { "start", "--server-host", "example.org" }, "IP address or 'localhost'")]
+    [InlineData(new[] { "frobnicate" }, "Unknown command 'frobnicate'")]
+    [InlineData(new[] { "publish", "--scope", "organization.1" }, "--name")]
+    [InlineData(new[] { "publish", "--name", "a.b" }, "exactly one of --redis or --url")]
+    [InlineData(new[] { "publish", "--name", "a.b", "--url", "http://127.0.0.1:1", "--record", "{oops" }, "--record is not valid JSON")]
+    public async Task BadCommandLinesExitWithTwoAndSayWhy(string[] args, string expected)
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OutOfRangeConfigurationStopsTheStartWithTheReason()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server-port", "0"], new Dictionary<string, string>
+        {
+            ["Atr__MaxInboundMessageBytes"] = "1",
+        });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("invalid configuration", server.Output, StringComparison.Ordinal);
+        Assert.Contains("MaxInboundMessageBytes", server.Output, StringComparison.Ordinal);
+    }
+}

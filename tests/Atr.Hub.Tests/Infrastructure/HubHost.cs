@@ -1,0 +1,70 @@
+using System.Net.Http.Json;
+using Atr.Hub.Cli;
+using Atr.Hub.Diagnostics;
+using Atr.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Atr.Hub.Tests.Infrastructure;
+
+/// <summary>A real hub on Kestrel at 127.0.0.1:0, built exactly as <c>atr-server start</c> builds it.</summary>
+internal sealed class HubHost : IAsyncDisposable
+{
+    private HubHost(WebApplication app)
+    {
+        App = app;
+        BaseUri = new Uri(HubServer.Addresses(app)[0]);
+        Http = new HttpClient { BaseAddress = BaseUri, Timeout = TestTimeouts.Default };
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseUri { get; }
+
+    public int Port => BaseUri.Port;
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public HubMetrics Metrics => Services.GetRequiredService<HubMetrics>();
+
+    /// <summary>Starts a hub; with <paramref name="redis"/> on the Redis backplane, otherwise in memory.</summary>
+    public static async Task<HubHost> StartAsync(string? redis = null, Action<AtrHubOptions>? options = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var settings = new Dictionary<string, string?> { ["Atr:ServerPort"] = "0" };
+        if (redis is not null)
+        {
+            settings["Atr:Redis"] = redis;
+        }
+
+        var app = HubServer.Build(settings, builder =>
+        {
+            builder.Logging.ClearProviders();
+            if (options is not null)
+            {
+                builder.Services.Configure(options);
+            }
+
+            configure?.Invoke(builder);
+        });
+        await app.StartAsync().DefaultTimeout();
+        return new HubHost(app);
+    }
+
+    public Uri WebSocketUri(string path) => new($"ws://127.0.0.1:{Port}{path}");
+
+    /// <summary>Connects a client that reads every frame as it arrives.</summary>
+    public Task<WsClient> ConnectAsync(string path) => WsClient.ConnectAsync(WebSocketUri(path));
+
+    /// <summary>Publishes through <c>POST /publish</c> and returns the response.</summary>
+    public Task<HttpResponseMessage> PostPublishAsync(object body) => Http.PostAsJsonAsync("/publish", body);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync().DefaultTimeout();
+        await App.DisposeAsync();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Atr.Testing;
+
+/// <summary>
+/// A real <c>redis-server</c> on a free loopback port, started for a test collection and stopped
+/// after it. A missing <c>redis-server</c> fails the tests: it never skips them.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private Process? _process;
+    private ConnectionMultiplexer? _client;
+
+    public int Port { get; private set; }
+
+    /// <summary>The StackExchange.Redis configuration string of this server.</summary>
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    /// <summary>A plain StackExchange.Redis client of the test's own, independent of Atr.</summary>
+    public ConnectionMultiplexer Client => _client ?? throw new InvalidOperationException("The Redis server is not started.");
+
+    public async Task InitializeAsync()
+    {
+        var executable = FindRedisServer();
+        Exception? last = null;
+
+        // A free port can be taken between choosing and binding it; try a few.
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            Port = FreePort();
+            _process = Process.Start(new ProcessStartInfo(executable)
+            {
+                ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            })!;
+            _process.OutputDataReceived += (_, _) => { };
+            _process.ErrorDataReceived += (_, _) => { };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+
+            try
+            {
+                _client = await WaitForPingAsync(Configuration, TimeSpan.FromSeconds(15));
+                return;
+            }
+            catch (Exception ex)
+            {
+                last = ex;
+                Kill();
+            }
+        }
+
+        throw new InvalidOperationException($"redis-server did not start on a loopback port: {last?.Message}", last);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+        }
+
+        Kill();
+    }
+
+    /// <summary>How many clients are subscribed to <paramref name="channel"/>, from <c>PUBSUB NUMSUB</c>.</summary>
+    public async Task<long> SubscriberCountAsync(string channel)
+    {
+        var result = await Client.GetServer(Configuration).ExecuteAsync("PUBSUB", "NUMSUB", channel);
+        var parts = (RedisResult[])result!;
+        return (long)parts[1];
+    }
+
+    /// <summary>Publishes raw bytes with a plain <c>PUBLISH</c>.</summary>
+    public Task<long> PublishAsync(string channel, RedisValue payload)
+        => Client.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
+
+    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var options = ConfigurationOptions.Parse(configuration);
+                options.AbortOnConnectFail = true;
+                options.ConnectTimeout = 2000;
+                var client = await ConnectionMultiplexer.ConnectAsync(options);
+                await client.GetDatabase().PingAsync();
+                return client;
+            }
+            catch (RedisConnectionException) when (deadline.Elapsed < timeout)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static string FindRedisServer()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("ATR_REDIS_SERVER");
+        if (!string.IsNullOrEmpty(fromEnvironment))
+        {
+            return fromEnvironment;
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, "redis-server");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException(
+            "redis-server is not installed: the tests need a real Redis. Install it (apt-get install -y redis-server) or run ./test.sh, which does.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+}
+
+[CollectionDefinition(Name)]
+/// <summary>The tests that share one <see cref="RedisServer"/>; they run one after another.</summary>
+public sealed class UsesRedis : ICollectionFixture<RedisServer>
+{
+    public const string Name = "Redis";
+}
