@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Unicode;
 
 namespace Atr.Publishing;
 
@@ -15,14 +14,15 @@ namespace Atr.Publishing;
 ///  "record":{"id":7,"title":"Hello"},"record_type":"Post","routing_key":"organization.1234.post.created"}
 /// </code>
 /// Keys always appear in that order; <c>record</c> and <c>record_type</c> are <c>null</c> when
-/// absent. <c>occured_at</c> is ISO 8601 with milliseconds and an offset. Non-ASCII text is written
-/// as UTF-8; the HTML-sensitive characters <c>&lt; &gt; &amp; ' +</c> and control characters are
-/// escaped (<c>\u003C</c>), so a frame is safe to embed in a page.
+/// absent. <c>occured_at</c> is ISO 8601 with milliseconds and an offset. Text is written as UTF-8
+/// with only what JSON itself requires escaped (<c>"</c>, <c>\</c>, control characters): a frame is
+/// meant for <c>JSON.parse</c>, and escaping <c>+</c> would turn the documented <c>+00:00</c> into
+/// <c>\u002B00:00</c>. Escape a frame yourself before pasting it into HTML.
 /// </remarks>
 public sealed class JsonEventSerializer : IEventSerializer
 {
-    /// <summary>The text encoder of every event: UTF-8 text kept, HTML-sensitive characters escaped.</summary>
-    internal static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
+    /// <summary>The text encoder of every event: UTF-8 text kept, only what JSON requires escaped.</summary>
+    internal static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = Encoder, SkipValidation = false };
 
