@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test suite of Atr and ends with one line: "N passed, N failed".
+#
+# The tests use real parts: a redis-server that the fixtures start on free loopback ports, the
+# hub on Kestrel, real WebSocket clients. What is missing is installed here when the machine
+# allows it (root with apt-get), otherwise the run stops and says what to install.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+need_packages=()
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+if ((${#need_packages[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing ${need_packages[*]} ..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null \
+      || { echo "Could not install ${need_packages[*]}." >&2; exit 1; }
+  else
+    echo "The tests need: ${need_packages[*]}. Install them (e.g. sudo apt-get install -y ${need_packages[*]}) and run again." >&2
+    exit 1
+  fi
+fi
+command -v dotnet >/dev/null 2>&1 || { echo "The tests need the .NET 10 SDK (dotnet) on PATH." >&2; exit 1; }
+
+passed=0
+failed=0
+status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# A hung test fails the run (with a dump of where it hung) instead of hanging it.
+dotnet test Atr.sln --nologo --blame-hang-timeout 5m 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One summary line per test assembly: "Passed!  - Failed: 0, Passed: 42, Skipped: 0, Total: 42, ...".
+while read -r f p; do
+  passed=$((passed + p))
+  failed=$((failed + f))
+done < <(sed -nE 's/.*(Passed|Failed)! +- Failed: +([0-9]+), Passed: +([0-9]+),.*/\2 \3/p' "$log")
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The build or a test host broke before any result was counted.
+  failed=1
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  echo "No test ran." >&2
+  failed=1
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
