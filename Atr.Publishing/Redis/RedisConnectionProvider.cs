@@ -27,9 +27,32 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_owned && _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
+        if (!_connection.IsValueCreated || !_owned)
         {
-            await _connection.Value.Result.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        var connecting = _connection.Value;
+        if (connecting.IsCompletedSuccessfully)
+        {
+            await connecting.Result.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (!connecting.IsCompleted)
+        {
+            // Disposed while still connecting (Redis down at shutdown): dispose the multiplexer when
+            // it arrives, or it lives on and reconnects forever. Not awaited, so shutdown is not held
+            // for the connect timeout.
+            _ = connecting.ContinueWith(
+                static task =>
+                {
+                    if (task.IsCompletedSuccessfully)
+                    {
+                        task.Result.Dispose();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
     }
 
