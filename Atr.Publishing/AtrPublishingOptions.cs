@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 
 namespace Atr.Publishing;
@@ -16,6 +17,33 @@ public sealed class AtrPublishingOptions
     /// <summary>The prefix of every event channel; the channel of <c>organization.1234</c> is <c>atr:organization.1234</c>. Default <c>atr:</c>.</summary>
     public string ChannelPrefix { get; set; } = "atr:";
 
-    /// <summary>How records are written by the default serializer. Default <see cref="JsonEventSerializer.DefaultRecordOptions"/> (snake-case names).</summary>
+    /// <summary>
+    /// How records are written by the default serializer, and how the Entity Framework Core
+    /// integration names columns in a record (its <see cref="JsonSerializerOptions.PropertyNamingPolicy"/>).
+    /// Default <see cref="JsonEventSerializer.DefaultRecordOptions"/>: snake-case names, like the envelope.
+    /// </summary>
     public JsonSerializerOptions RecordSerializerOptions { get; set; } = JsonEventSerializer.DefaultRecordOptions;
+
+    /// <summary>
+    /// How long <c>SaveChangesAsync</c> (or a transaction's <c>CommitAsync</c>) waits for the backplane to take
+    /// its model events before it gives up on them, reports them through <see cref="OnPublishFailed"/> and
+    /// returns. The saved data stands either way. Default 2 s.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Called when model events could not be published (Redis unreachable, a timeout). It runs on the
+    /// saving thread or a pool thread and must not throw; a throw is logged and ignored. Default none: the
+    /// failure is logged and counted on the <c>Atr.Publishing</c> meter (<c>atr.publish.failed</c>).
+    /// </summary>
+    public Action<PublishFailure>? OnPublishFailed { get; set; }
+
+    /// <summary>
+    /// Assemblies whose <see cref="PublishableAttribute"/> types join the <see cref="EventRegistry"/> at start.
+    /// Default empty: the entry assembly is scanned.
+    /// </summary>
+    public IList<Assembly> ModelAssemblies { get; } = [];
+
+    /// <summary>Event names added to the <see cref="EventRegistry"/> by hand, e.g. <c>post.published</c>.</summary>
+    public IList<string> Channels { get; } = [];
 }

@@ -6,14 +6,15 @@ namespace Atr.Publishing;
 
 /// <summary>
 /// The naming rules for models, mirroring the original's <c>Publishable</c>: a <c>Post</c> model
-/// publishes <c>post.created</c>, a <c>BlogPost</c> <c>blog_post.created</c>; its
-/// <see cref="PublicationScopeAttribute"/> gives the scope.
+/// publishes <c>post.created</c>, a <c>BlogPost</c> <c>blog_post.created</c> (or the name its
+/// <see cref="PublishableAttribute"/> gives); its <see cref="PublicationScopeAttribute"/> gives the scope.
 /// </summary>
 public static class ModelNames
 {
     private static readonly ConcurrentDictionary<Type, ModelDescriptor> Descriptors = new();
+    private static readonly ConcurrentDictionary<Type, bool> Publishable = new();
 
-    /// <summary>The event name prefix of a model type: its type name in snake case (<c>BlogPost</c> gives <c>blog_post</c>).</summary>
+    /// <summary>The event name prefix of a model type: <see cref="PublishableAttribute.Name"/>, or the type name in snake case (<c>BlogPost</c> gives <c>blog_post</c>).</summary>
     /// <param name="modelType">The model type.</param>
     /// <returns>The prefix.</returns>
     public static string EventPrefix(Type modelType) => Describe(modelType).EventPrefix;
@@ -23,6 +24,24 @@ public static class ModelNames
     /// <param name="action">The action.</param>
     /// <returns>The event name.</returns>
     public static string EventName(Type modelType, ModelAction action) => Describe(modelType).EventName(action);
+
+    /// <summary>The three event names of a model type, in the original registry's order: updated, created, destroyed.</summary>
+    /// <param name="modelType">The model type.</param>
+    /// <returns><c>post.updated</c>, <c>post.created</c>, <c>post.destroyed</c>.</returns>
+    public static IReadOnlyList<string> EventNames(Type modelType)
+    {
+        var descriptor = Describe(modelType);
+        return [descriptor.EventName(ModelAction.Updated), descriptor.EventName(ModelAction.Created), descriptor.EventName(ModelAction.Destroyed)];
+    }
+
+    /// <summary>Whether a type is marked with <see cref="PublishableAttribute"/>.</summary>
+    /// <param name="modelType">The type.</param>
+    /// <returns><see langword="true"/> when its changes are published.</returns>
+    public static bool IsPublishable(Type modelType)
+    {
+        ArgumentNullException.ThrowIfNull(modelType);
+        return Publishable.GetOrAdd(modelType, static type => type.IsDefined(typeof(PublishableAttribute), inherit: true));
+    }
 
     /// <summary>The action's name as it ends an event name: <c>created</c>, <c>updated</c>, <c>destroyed</c>.</summary>
     /// <param name="action">The action.</param>
@@ -75,7 +94,14 @@ public static class ModelNames
 
         public ModelDescriptor(Type type)
         {
-            EventPrefix = ToSnakeCase(type.Name);
+            var publishable = type.GetCustomAttribute<PublishableAttribute>(inherit: true);
+            EventPrefix = publishable?.Name ?? ToSnakeCase(type.Name);
+            if (!RoutingKeys.IsValidName(EventPrefix + ".created"))
+            {
+                throw new InvalidOperationException(
+                    $"[Publishable(Name = \"{publishable?.Name}\")] on {type.Name} is not a valid event name prefix: dot-separated segments of [A-Za-z0-9_-].");
+            }
+
             _eventNames = [$"{EventPrefix}.created", $"{EventPrefix}.updated", $"{EventPrefix}.destroyed"];
 
             var declared = type.GetCustomAttribute<PublicationScopeAttribute>(inherit: true)?.Properties ?? [];

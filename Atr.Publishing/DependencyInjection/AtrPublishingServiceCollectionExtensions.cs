@@ -1,6 +1,9 @@
+using System.Reflection;
 using Atr.Publishing;
+using Atr.Publishing.EntityFrameworkCore;
 using Atr.Publishing.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -31,6 +34,7 @@ public static class AtrPublishingServiceCollectionExtensions
         services.AddAtrEventCore();
         services.TryAddSingleton<RedisConnectionProvider>();
         services.TryAddSingleton<IEventPublisher, RedisEventPublisher>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisRegistryAnnouncer>());
         return services;
     }
 
@@ -42,6 +46,29 @@ public static class AtrPublishingServiceCollectionExtensions
         services.TryAddSingleton<EventFactory>();
         services.TryAddSingleton<IEventSerializer>(
             sp => new JsonEventSerializer(sp.GetRequiredService<IOptions<AtrPublishingOptions>>().Value.RecordSerializerOptions));
+        services.TryAddSingleton(sp => CreateRegistry(sp.GetRequiredService<IOptions<AtrPublishingOptions>>().Value));
+        services.TryAddSingleton<PublishFailureReporter>();
+        services.TryAddSingleton<ModelEventInterceptor>();
         return services;
+    }
+
+    private static EventRegistry CreateRegistry(AtrPublishingOptions options)
+    {
+        var registry = new EventRegistry();
+        var assemblies = options.ModelAssemblies.Count > 0 ? [.. options.ModelAssemblies] : new[] { Assembly.GetEntryAssembly() };
+        foreach (var assembly in assemblies)
+        {
+            if (assembly is not null)
+            {
+                registry.AddModels(assembly);
+            }
+        }
+
+        foreach (var name in options.Channels)
+        {
+            registry.Add(name);
+        }
+
+        return registry;
     }
 }

@@ -23,6 +23,9 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
         _connection = new Lazy<Task<IConnectionMultiplexer>>(ConnectAsync);
     }
 
+    /// <summary>Whether there is a Redis to connect to: a configuration string, or the application's multiplexer.</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(_options.Value.Redis) || _services.GetService<IConnectionMultiplexer>() is not null;
+
     public Task<IConnectionMultiplexer> GetConnectionAsync() => _connection.Value;
 
     public async ValueTask DisposeAsync()

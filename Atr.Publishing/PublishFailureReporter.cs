@@ -1,0 +1,32 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Atr.Publishing;
+
+/// <summary>Reports events that could not be published: a log line, the <c>atr.publish.failed</c> counter, and the application's hook.</summary>
+internal sealed partial class PublishFailureReporter(IOptions<AtrPublishingOptions> options, ILogger<PublishFailureReporter> logger)
+{
+    private static readonly Meter Meter = new("Atr.Publishing");
+    private static readonly Counter<long> Failed = Meter.CreateCounter<long>("atr.publish.failed", description: "Model events that could not be published.");
+
+    public void Report(IReadOnlyList<AtrEvent> events, Exception exception)
+    {
+        Failed.Add(events.Count);
+        LogPublishFailed(logger, events.Count, events.Count > 0 ? events[0].RoutingKey : string.Empty, exception);
+        try
+        {
+            options.Value.OnPublishFailed?.Invoke(new PublishFailure(events, exception));
+        }
+        catch (Exception hookFailure)
+        {
+            LogHookFailed(logger, hookFailure);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Error, "Could not publish {Count} model event(s), the first '{RoutingKey}'; the saved data stands and the events are lost.")]
+    private static partial void LogPublishFailed(ILogger logger, int count, string routingKey, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Error, "AtrPublishingOptions.OnPublishFailed threw; ignored.")]
+    private static partial void LogHookFailed(ILogger logger, Exception exception);
+}
