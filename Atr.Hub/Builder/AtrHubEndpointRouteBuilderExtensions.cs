@@ -15,8 +15,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the hub under <paramref name="basePath"/>: the raw WebSocket endpoint
-    /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c> and
-    /// <c>GET {basePath}/stats</c>.
+    /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c>,
+    /// <c>GET {basePath}/channels</c> and <c>GET {basePath}/stats</c>.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="basePath">The base path. Default <c>/</c>.</param>
@@ -34,6 +34,7 @@ public static class AtrHubEndpointRouteBuilderExtensions
 
         var group = endpoints.MapGroup(basePath);
         group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));
+        group.MapGet("/channels", (ChannelsEndpoint endpoint, CancellationToken cancellationToken) => endpoint.HandleAsync(cancellationToken));
         group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes, ConnectionManager connections) => TypedResults.Json(
             new HubStats(
                 backplane.Name,

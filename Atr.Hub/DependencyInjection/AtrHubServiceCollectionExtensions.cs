@@ -9,6 +9,7 @@ using Atr.Publishing;
 using Atr.Publishing.Redis;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,7 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<ConnectionManager>();
         services.TryAddSingleton<WebSocketEndpoint>();
         services.TryAddSingleton<PublishEndpoint>();
+        services.TryAddSingleton<ChannelsEndpoint>();
         services.TryAddSingleton<InMemoryBackplane>();
         services.TryAddSingleton<RedisBackplane>();
         services.TryAddSingleton<IBackplane>(sp => sp.GetRequiredService<IOptions<AtrHubOptions>>().Value.Redis is { Length: > 0 }
@@ -77,6 +79,9 @@ public static class AtrHubServiceCollectionExtensions
         services.AddSingleton<IEventPublisher, BackplaneEventPublisher>();
 
         services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, WebSocketsStartupFilter>());
+
+        // With Redis, the hub announces its own application's models too (an embedding app's entities).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisRegistryAnnouncer>());
         return services;
     }
 

@@ -7,4 +7,5 @@ namespace Atr.Hub.Publishing;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PublishAccepted))]
 [JsonSerializable(typeof(HubStats))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;
