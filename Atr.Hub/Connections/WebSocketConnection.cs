@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Microsoft.Extensions.Logging;
@@ -15,16 +14,13 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 {
     private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
 
-    private readonly Channel<EventFrame> _queue = Channel.CreateUnbounded<EventFrame>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-
     private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _closeLock = new();
+    private readonly SendQueue _queue;
     private readonly AtrHubOptions _options;
     private readonly HubMetrics _metrics;
     private readonly ILogger _logger;
 
-    private long _pendingBytes;
-    private int _closeRequested;
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
@@ -35,6 +31,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
+        _queue = new SendQueue(options.MaxSendQueueBytes);
     }
 
     public string Id { get; }
@@ -42,40 +39,27 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     public string Scope { get; }
 
     /// <summary>Bytes of frames queued and not yet written to the socket.</summary>
-    public long PendingBytes => Volatile.Read(ref _pendingBytes);
+    public long PendingBytes => _queue.PendingBytes;
 
-    private bool Closing => Volatile.Read(ref _closeRequested) != 0;
+    private bool Closing => _queue.IsCompleted;
 
     public bool Deliver(EventFrame frame)
     {
-        if (Closing)
+        switch (_queue.TryEnqueue(frame))
         {
-            return false;
+            case SendQueue.Result.Queued:
+                return true;
+            case SendQueue.Result.Overflow:
+                if (RequestClose((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, "Slow consumer: send queue full"))
+                {
+                    _metrics.SlowConsumerClosed();
+                    LogSlowConsumer(_logger, Id, Scope, _queue.PendingBytes);
+                }
+
+                return false;
+            default:
+                return false;
         }
-
-        var length = frame.Payload.Length;
-        var pending = Interlocked.Add(ref _pendingBytes, length);
-
-        // A frame larger than the whole limit still goes to a client that has nothing queued.
-        if (pending > _options.MaxSendQueueBytes && pending != length)
-        {
-            Interlocked.Add(ref _pendingBytes, -length);
-            if (RequestClose((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, "Slow consumer: send queue full"))
-            {
-                _metrics.SlowConsumerClosed();
-                LogSlowConsumer(_logger, Id, Scope, pending - length);
-            }
-
-            return false;
-        }
-
-        if (!_queue.Writer.TryWrite(frame))
-        {
-            Interlocked.Add(ref _pendingBytes, -length);
-            return false;
-        }
-
-        return true;
     }
 
     /// <summary>
@@ -86,14 +70,19 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     /// <returns><see langword="true"/> for the call that started the close.</returns>
     public bool RequestClose(WebSocketCloseStatus status, string description)
     {
-        if (Interlocked.CompareExchange(ref _closeRequested, 1, 0) != 0)
+        // Status first: the send loop reads it once it sees the queue completed.
+        lock (_closeLock)
         {
-            return false;
+            if (_queue.IsCompleted)
+            {
+                return false;
+            }
+
+            _closeStatus = status;
+            _closeDescription = description;
+            _queue.Complete();
         }
 
-        _closeStatus = status;
-        _closeDescription = description;
-        _queue.Writer.TryComplete();
         try
         {
             _abort.CancelAfter(_options.CloseTimeout);
@@ -133,15 +122,11 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     {
         try
         {
-            var reader = _queue.Reader;
-            while (!Closing && await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await _queue.NextAsync().ConfigureAwait(false) is { } frame)
             {
-                while (!Closing && reader.TryRead(out var frame))
-                {
-                    await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
-                    Interlocked.Add(ref _pendingBytes, -frame.Payload.Length);
-                    _metrics.FrameSent();
-                }
+                await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                _queue.Sent(frame);
+                _metrics.FrameSent();
             }
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
