@@ -79,9 +79,33 @@ internal sealed class ModelEventInterceptor(
         return Task.CompletedTask;
     }
 
+    DbTransaction IDbTransactionInterceptor.TransactionStarted(DbConnection connection, TransactionEndEventData eventData, DbTransaction result)
+    {
+        Forget(eventData.Context);
+        return result;
+    }
+
+    ValueTask<DbTransaction> IDbTransactionInterceptor.TransactionStartedAsync(DbConnection connection, TransactionEndEventData eventData, DbTransaction result, CancellationToken cancellationToken)
+    {
+        Forget(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
+    DbTransaction IDbTransactionInterceptor.TransactionUsed(DbConnection connection, TransactionEventData eventData, DbTransaction result)
+    {
+        Forget(eventData.Context);
+        return result;
+    }
+
+    ValueTask<DbTransaction> IDbTransactionInterceptor.TransactionUsedAsync(DbConnection connection, TransactionEventData eventData, DbTransaction result, CancellationToken cancellationToken)
+    {
+        Forget(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
     void IDbTransactionInterceptor.TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData)
     {
-        if (Committed(eventData.Context) is { } batch)
+        if (Committed(eventData) is { } batch)
         {
             PublishInBackground(batch);
         }
@@ -89,25 +113,25 @@ internal sealed class ModelEventInterceptor(
 
     async Task IDbTransactionInterceptor.TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken)
     {
-        if (Committed(eventData.Context) is { } batch)
+        if (Committed(eventData) is { } batch)
         {
             await PublishAsync(batch).ConfigureAwait(false);
         }
     }
 
-    void IDbTransactionInterceptor.TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => RolledBack(eventData.Context);
+    void IDbTransactionInterceptor.TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => Forget(eventData.Context);
 
     Task IDbTransactionInterceptor.TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken)
     {
-        RolledBack(eventData.Context);
+        Forget(eventData.Context);
         return Task.CompletedTask;
     }
 
-    void IDbTransactionInterceptor.TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => RolledBack(eventData.Context);
+    void IDbTransactionInterceptor.TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => Failed(eventData);
 
     Task IDbTransactionInterceptor.TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken)
     {
-        RolledBack(eventData.Context);
+        Failed(eventData);
         return Task.CompletedTask;
     }
 
@@ -148,17 +172,17 @@ internal sealed class ModelEventInterceptor(
             }
         }
 
-        _contexts.GetOrCreateValue(context).Saving = captured;
+        // A stack, not a slot: another interceptor may save again from inside this save.
+        _contexts.GetOrCreateValue(context).Saving.Push(captured);
     }
 
     private List<AtrEvent>? Saved(DbContext? context)
     {
-        if (context is null || !_contexts.TryGetValue(context, out var state) || state.Saving is not { Count: > 0 } captured)
+        if (context is null || !_contexts.TryGetValue(context, out var state) || !state.Saving.TryPop(out var captured) || captured.Count == 0)
         {
             return null;
         }
 
-        state.Saving = null;
         var batch = new List<AtrEvent>(captured.Count);
         foreach (var change in captured)
         {
@@ -179,33 +203,68 @@ internal sealed class ModelEventInterceptor(
             }
         }
 
-        if (context.Database.CurrentTransaction is not null)
+        if (context.Database.CurrentTransaction is { } transaction)
         {
-            // Inside the application's transaction: hold the events until it commits.
+            // Inside the application's transaction: hold the events until that transaction commits.
+            if (state.HeldFor != transaction.TransactionId)
+            {
+                state.AwaitingCommit.Clear();
+                state.HeldFor = transaction.TransactionId;
+            }
+
             state.AwaitingCommit.AddRange(batch);
+            return null;
+        }
+
+        if (System.Transactions.Transaction.Current is { } ambient)
+        {
+            // Inside a TransactionScope: publish when it completes, and only if it committed.
+            ambient.TransactionCompleted += (_, e) =>
+            {
+                if (e.Transaction?.TransactionInformation.Status == System.Transactions.TransactionStatus.Committed)
+                {
+                    PublishInBackground(batch);
+                }
+            };
             return null;
         }
 
         return batch;
     }
 
-    private List<AtrEvent>? Committed(DbContext? context)
+    private List<AtrEvent>? Committed(TransactionEndEventData eventData)
     {
-        if (context is null || !_contexts.TryGetValue(context, out var state) || state.AwaitingCommit.Count == 0)
+        if (eventData.Context is not { } context || !_contexts.TryGetValue(context, out var state) || state.AwaitingCommit.Count == 0)
         {
             return null;
         }
 
         var batch = state.AwaitingCommit;
+        var ours = state.HeldFor == eventData.TransactionId;
         state.AwaitingCommit = [];
-        return batch;
+        state.HeldFor = null;
+
+        // Events held for another transaction belong to one that ended without Commit or Rollback
+        // (disposed): its data is gone, so are its events.
+        return ours ? batch : null;
     }
 
-    private void RolledBack(DbContext? context)
+    /// <summary>Drops held events: their transaction rolled back, or a new one starts after it was abandoned.</summary>
+    private void Forget(DbContext? context)
     {
         if (context is not null && _contexts.TryGetValue(context, out var state))
         {
             state.AwaitingCommit.Clear();
+            state.HeldFor = null;
+        }
+    }
+
+    private void Failed(TransactionErrorEventData eventData)
+    {
+        // Only a failed commit or rollback ends the transaction; a failed savepoint operation does not.
+        if (eventData.Action is "Commit" or "Rollback")
+        {
+            Forget(eventData.Context);
         }
     }
 
@@ -213,7 +272,7 @@ internal sealed class ModelEventInterceptor(
     {
         if (context is not null && _contexts.TryGetValue(context, out var state))
         {
-            state.Saving = null;
+            state.Saving.TryPop(out _);
         }
     }
 
@@ -249,7 +308,15 @@ internal sealed class ModelEventInterceptor(
         var publishing = new Task[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            publishing[i] = publisher.PublishAsync(batch[i], CancellationToken.None);
+            try
+            {
+                publishing[i] = publisher.PublishAsync(batch[i], CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // A serializer that throws synchronously must not reach SaveChanges or Commit.
+                publishing[i] = Task.FromException(ex);
+            }
         }
 
         return Task.WhenAll(publishing);
@@ -303,10 +370,13 @@ internal sealed class ModelEventInterceptor(
 
     private sealed class ContextState
     {
-        /// <summary>What the current <c>SaveChanges</c> will publish if it succeeds.</summary>
-        public List<CapturedChange>? Saving { get; set; }
+        /// <summary>What each <c>SaveChanges</c> under way will publish if it succeeds, innermost on top.</summary>
+        public Stack<List<CapturedChange>> Saving { get; } = new();
 
         /// <summary>Events of saves inside the open transaction, published at its commit.</summary>
         public List<AtrEvent> AwaitingCommit { get; set; } = [];
+
+        /// <summary>The transaction <see cref="AwaitingCommit"/> belongs to.</summary>
+        public Guid? HeldFor { get; set; }
     }
 }

@@ -118,6 +118,45 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TransactionDisposedWithoutCommitLeavesNothingForTheNextCommitToPublish()
+    {
+        await using var client = await _hub.ConnectAsync("/organization/1");
+        await using var context = NewContext();
+
+        await using (await context.Database.BeginTransactionAsync())
+        {
+            context.Posts.Add(new Post { OrganizationId = 1, Title = "Abandoned", Slug = "abandoned" });
+            await context.SaveChangesAsync();
+        }
+
+        context.ChangeTracker.Clear();
+        await using (var next = await context.Database.BeginTransactionAsync())
+        {
+            context.Posts.Add(new Post { OrganizationId = 1, Title = "Kept", Slug = "kept-after-abandon" });
+            await context.SaveChangesAsync();
+            await next.CommitAsync();
+        }
+
+        Assert.Equal("Kept", JsonDocument.Parse(await client.ReceiveAsync()).RootElement.GetProperty("record").GetProperty("title").GetString());
+        await client.AssertNothingAsync();
+    }
+
+    [Fact]
+    public async Task SerializerThatThrowsNeverReachesTheSave()
+    {
+        await using var app = PublisherApp(redis.Configuration, services => services.AddSingleton<IEventSerializer>(new ThrowingSerializer()));
+        await using var context = app.GetRequiredService<BlogContext>();
+
+        context.Posts.Add(new Post { OrganizationId = 1, Title = "Sync", Slug = "throwing-sync" });
+        Assert.Equal(1, context.SaveChanges());
+        context.Posts.Add(new Post { OrganizationId = 1, Title = "Async", Slug = "throwing-async" });
+        Assert.Equal(1, await context.SaveChangesAsync());
+
+        await TestTimeouts.UntilAsync(() => { lock (_failures) { return _failures.Count == 2; } }, "both failures are reported");
+        Assert.All(_failures, f => Assert.IsType<InvalidOperationException>(f.Exception));
+    }
+
+    [Fact]
     public async Task FailedSavePublishesNothing()
     {
         await using var client = await _hub.ConnectAsync("/organization/1");
@@ -329,6 +368,12 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
     }
 
     private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
+
+    private sealed class ThrowingSerializer : IEventSerializer
+    {
+        public void Serialize(AtrEvent atrEvent, System.Buffers.IBufferWriter<byte> output)
+            => throw new InvalidOperationException("This serializer always fails.");
+    }
 
     /// <summary>
     /// Our own publisher seam, decorated: each publish goes to Redis at once, but completes only when
