@@ -27,10 +27,27 @@ internal sealed class RedisBackplane(
     public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
     {
         var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        var queue = await connection.GetSubscriber()
-            .SubscribeAsync(Channel(scope))
-            .WaitAsync(cancellationToken)
-            .ConfigureAwait(false);
+        var subscriber = connection.GetSubscriber();
+        ChannelMessageQueue queue;
+        try
+        {
+            queue = await subscriber.SubscribeAsync(Channel(scope)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The client library registers the queue before Redis answers; without this, a failed
+            // subscribe would leave a reader-less queue behind and keep the channel subscribed.
+            try
+            {
+                await subscriber.UnsubscribeAsync(Channel(scope)).ConfigureAwait(false);
+            }
+            catch (RedisException)
+            {
+                // Redis is away; the local registration is gone either way, and the first error says why.
+            }
+
+            throw;
+        }
 
         // The handler runs on the queue's own loop, one message at a time; it only queues frames.
         queue.OnMessage(message => dispatcher.Dispatch(scope, ((byte[]?)message.Message) ?? []));

@@ -12,7 +12,7 @@ internal sealed class ConnectionManager
 {
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
     private long _nextId;
-    private volatile bool _stopping;
+    private int _stopping;
 
     public ConnectionManager(IHostApplicationLifetime lifetime)
     {
@@ -21,7 +21,7 @@ internal sealed class ConnectionManager
         lifetime.ApplicationStopping.Register(CloseAll);
     }
 
-    public bool IsStopping => _stopping;
+    public bool IsStopping => Volatile.Read(ref _stopping) != 0;
 
     public int Count => _connections.Count;
 
@@ -34,7 +34,10 @@ internal sealed class ConnectionManager
     public void Add(WebSocketConnection connection)
     {
         _connections.TryAdd(connection, 0);
-        if (_stopping)
+
+        // Full fences on both sides: either CloseAll sees this connection, or this sees the stop.
+        Interlocked.MemoryBarrier();
+        if (IsStopping)
         {
             // CloseAll may have run before the add: close this one ourselves.
             connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");
@@ -47,7 +50,7 @@ internal sealed class ConnectionManager
 
     private void CloseAll()
     {
-        _stopping = true;
+        Interlocked.Exchange(ref _stopping, 1);
         foreach (var connection in _connections.Keys)
         {
             connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");

@@ -13,8 +13,8 @@ namespace Atr.Hub.Publishing;
 /// <c>id</c>, <c>occured_at</c> and <c>routing_key</c> and publishes through the backplane.
 /// </summary>
 /// <remarks>
-/// A batch is checked whole before anything is published: either every event is published, in
-/// array order, or none is and the answer says which item is wrong.
+/// A batch is checked whole before anything is published: a bad item publishes nothing and the
+/// answer names it. If the backplane fails while publishing, the 503 answer says how many were.
 /// </remarks>
 internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory events, HubMetrics metrics, IOptions<AtrHubOptions> options)
 {
@@ -22,6 +22,17 @@ internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory ev
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
+        // JSON only: a browser page elsewhere cannot send application/json without a CORS preflight,
+        // so a loopback hub cannot be published to by any site the user happens to visit.
+        if (!context.Request.HasJsonContentType())
+        {
+            return TypedResults.Problem(
+                detail: "Send the events as JSON with Content-Type: application/json.",
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                type: "https://atr.invalid/problems/unsupported-media-type");
+        }
+
         if (context.Request.ContentLength > _options.MaxPublishBodyBytes)
         {
             return TooLarge();
@@ -84,7 +95,21 @@ internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory ev
                 publishing[i] = publisher.PublishAsync(batch[i], context.RequestAborted);
             }
 
-            await Task.WhenAll(publishing).ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(publishing).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                var published = publishing.Count(t => t.IsCompletedSuccessfully);
+                metrics.Published(published);
+                return TypedResults.Problem(
+                    detail: $"The event backplane is unavailable ({ex.Message}); {published} of {batch.Length} events were handed to it.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "Backplane unavailable",
+                    type: "https://atr.invalid/problems/backplane-unavailable");
+            }
+
             metrics.Published(batch.Length);
             return TypedResults.Json(
                 new PublishAccepted(Array.ConvertAll(batch, e => e.Id)),

@@ -32,7 +32,22 @@ internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackpla
 
                 if (!group.Subscribed)
                 {
-                    await backplane.SubscribeAsync(scope, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        // Not cancelled by the client going away: a subscription half made is worse than one finished and then removed.
+                        await backplane.SubscribeAsync(scope, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        if (group.Count == 0)
+                        {
+                            group.Retired = true;
+                            groups.Remove(group);
+                        }
+
+                        throw;
+                    }
+
                     group.Subscribed = true;
                     LogSubscribed(logger, scope);
                 }

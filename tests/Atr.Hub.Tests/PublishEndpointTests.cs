@@ -74,6 +74,24 @@ public sealed class PublishEndpointTests
         await client.AssertNothingAsync();
     }
 
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData(null)]
+    public async Task BodyThatIsNotDeclaredJsonIsRefusedWith415(string? contentType)
+    {
+        await using var hub = await HubHost.StartAsync();
+        await using var client = await hub.ConnectAsync("/");
+        var content = new StringContent("""{"name":"post.created"}""");
+        content.Headers.ContentType = contentType is null ? null : new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+
+        var response = await hub.Http.PostAsync("/publish", content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await client.AssertNothingAsync();
+    }
+
     [Fact]
     public async Task BodyOverTheLimitIsRefusedWith413()
     {
@@ -111,6 +129,8 @@ public sealed class PublishEndpointTests
         await hub.PostPublishAsync(new { scope = "organization.1", name = "a.b" });
         await client.ReceiveAsync();
 
+        // The frame is counted once the socket write returns, which may be just after the client read it.
+        await TestTimeouts.UntilAsync(() => hub.Metrics.FramesSent == 1, "the frame is counted as sent");
         var stats = JsonDocument.Parse(await hub.Http.GetStringAsync("/stats")).RootElement;
 
         Assert.Equal("in-memory", stats.GetProperty("backplane").GetString());
@@ -121,10 +141,18 @@ public sealed class PublishEndpointTests
     }
 
     /// <summary>A body without Content-Length, so the limit must hold while reading.</summary>
-    private sealed class ChunkedContent(string text) : HttpContent
+    private sealed class ChunkedContent : HttpContent
     {
+        private readonly string _text;
+
+        public ChunkedContent(string text)
+        {
+            _text = text;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-            => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+            => stream.WriteAsync(Encoding.UTF8.GetBytes(_text)).AsTask();
 
         protected override bool TryComputeLength(out long length)
         {

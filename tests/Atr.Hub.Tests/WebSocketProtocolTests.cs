@@ -157,7 +157,8 @@ public sealed class WebSocketProtocolTests
         });
         await using var client = await hub.ConnectAsync("/organization/1");
 
-        // Three peer timeouts go by; the reading client answers every ping.
+        // Three peer timeouts go by; the reading client answers every ping. The delay is the span
+        // being observed, not a wait for something to happen: nothing signals "still alive".
         await TestTimeouts.UntilAsync(() => hub.Metrics.ConnectionsOpened == 1, "the hub accepted the connection");
         await Task.Delay(TimeSpan.FromMilliseconds(1800));
 
