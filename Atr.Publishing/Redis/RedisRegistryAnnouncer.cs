@@ -7,7 +7,7 @@ namespace Atr.Publishing.Redis;
 
 /// <summary>
 /// Announces the <see cref="EventRegistry"/> to Redis — <c>SADD &lt;prefix&gt;channels name…</c> — at
-/// start and again whenever it grows, retrying with backoff while Redis is unreachable. Hub nodes
+/// start, whenever it grows and once a minute, retrying with backoff while Redis is unreachable. Hub nodes
 /// read the set for <c>GET /channels</c>.
 /// </summary>
 internal sealed partial class RedisRegistryAnnouncer(
@@ -18,6 +18,9 @@ internal sealed partial class RedisRegistryAnnouncer(
     ILogger<RedisRegistryAnnouncer> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    // Redis may lose the set (a restart without persistence, a flush): announce again now and then.
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(1);
 
     /// <summary>The Redis set of announced names: <c>atr:channels</c> by default. No scope is one segment, so no channel collides with it.</summary>
     public static RedisKey RegistryKey(string channelPrefix) => channelPrefix + "channels";
@@ -60,7 +63,14 @@ internal sealed partial class RedisRegistryAnnouncer(
                     }
                 }
 
-                await registry.WaitForChangeAsync(version, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await registry.WaitForChangeAsync(version, stoppingToken).WaitAsync(RefreshInterval, timeProvider, stoppingToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    announced = -1;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Reflection.Emit;
 using Xunit;
 
 namespace Atr.Publishing.Tests;
@@ -124,6 +126,97 @@ public sealed class ModelNamesTests
         Assert.ThrowsAny<ArgumentException>(() => ModelNames.ScopeType(string.Empty));
     }
 
+    [Fact]
+    public void ThePublishableNameOverridesThePrefix()
+    {
+        Assert.Equal("article", ModelNames.EventPrefix(typeof(NewsArticle)));
+        Assert.Equal("article.created", ModelNames.EventName(typeof(NewsArticle), ModelAction.Created));
+        Assert.Equal("article.destroyed", ModelNames.EventName(typeof(NewsArticle), ModelAction.Destroyed));
+    }
+
+    [Fact]
+    public void APublishableNameMayHaveSeveralSegments()
+    {
+        Assert.Equal(["blog.entry.updated", "blog.entry.created", "blog.entry.destroyed"], ModelNames.EventNames(typeof(Entry)));
+    }
+
+    [Fact]
+    public void AnInvalidPublishableNameFailsWhenItsEventNameIsAskedFor()
+    {
+        // Emitted into an assembly of its own: in this one, it would break every test that scans the test assembly.
+        var badlyNamed = EmitPublishable("BadlyNamed", "bad name");
+
+        var exception = Assert.Throws<InvalidOperationException>(() => ModelNames.EventName(badlyNamed, ModelAction.Created));
+
+        Assert.Contains("\"bad name\"", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("BadlyNamed", exception.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => ModelNames.EventNames(badlyNamed));
+        Assert.Throws<InvalidOperationException>(() => ModelNames.EventPrefix(badlyNamed));
+    }
+
+    [Theory]
+    [InlineData("bad name")]
+    [InlineData("")]
+    [InlineData("article.")]
+    [InlineData("article.*")]
+    [InlineData("a.b.c.d.e.f.g.h")]
+    public void EveryInvalidPublishableNameFails(string name)
+    {
+        var badlyNamed = EmitPublishable("BadlyNamed", name);
+
+        Assert.Throws<InvalidOperationException>(() => ModelNames.EventNames(badlyNamed));
+    }
+
+    [Fact]
+    public void IsPublishableDoesNotValidateTheName()
+    {
+        var badlyNamed = EmitPublishable("BadlyNamed", "bad name");
+
+        Assert.True(ModelNames.IsPublishable(badlyNamed));
+    }
+
+    [Fact]
+    public void IsPublishableTellsWhetherATypeIsMarked()
+    {
+        Assert.True(ModelNames.IsPublishable(typeof(NewsArticle)));
+        Assert.True(ModelNames.IsPublishable(typeof(Entry)));
+        Assert.False(ModelNames.IsPublishable(typeof(BlogPost)));
+        Assert.False(ModelNames.IsPublishable(typeof(Post)));
+        Assert.False(ModelNames.IsPublishable(typeof(string)));
+    }
+
+    [Fact]
+    public void ASubclassOfAPublishableModelIsPublishableWithTheSameName()
+    {
+        Assert.True(ModelNames.IsPublishable(typeof(BreakingNewsArticle)));
+        Assert.Equal("article.created", ModelNames.EventName(typeof(BreakingNewsArticle), ModelAction.Created));
+    }
+
+    [Fact]
+    public void IsPublishableRefusesNull()
+    {
+        Assert.Throws<ArgumentNullException>(() => ModelNames.IsPublishable(null!));
+    }
+
+    [Fact]
+    public void EventNamesAreUpdatedCreatedDestroyedInThatOrder()
+    {
+        Assert.Equal(["post.updated", "post.created", "post.destroyed"], ModelNames.EventNames(typeof(Post)));
+        Assert.Equal(["article.updated", "article.created", "article.destroyed"], ModelNames.EventNames(typeof(NewsArticle)));
+    }
+
+    private static Type EmitPublishable(string typeName, string publishableName)
+    {
+        var assembly = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName($"Atr.Publishing.Tests.Emitted.{Guid.NewGuid():N}"), AssemblyBuilderAccess.Run);
+        var type = assembly.DefineDynamicModule("Models").DefineType(typeName, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class);
+        type.SetCustomAttribute(new CustomAttributeBuilder(
+            typeof(PublishableAttribute).GetConstructor(Type.EmptyTypes)!,
+            [],
+            [typeof(PublishableAttribute).GetProperty(nameof(PublishableAttribute.Name))!],
+            [publishableName]));
+        return type.CreateType();
+    }
+
     [PublicationScope(nameof(OrganizationId))]
     private class Post
     {
@@ -166,4 +259,12 @@ public sealed class ModelNamesTests
     {
         public int OrganizationId { get; init; }
     }
+
+    [Publishable(Name = "article")]
+    private class NewsArticle;
+
+    private sealed class BreakingNewsArticle : NewsArticle;
+
+    [Publishable(Name = "blog.entry")]
+    private sealed class Entry;
 }

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Atr.Publishing.Redis;
+using Atr.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Atr.Publishing.Tests;
+
+[Collection(UsesRedis.Name)]
+public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
+{
+    [Fact]
+    public async Task AnnouncesTheRegistryToRedisAtStart()
+    {
+        var prefix = UniquePrefix();
+        using var host = BuildHost(redis.Configuration, prefix);
+
+        await host.StartAsync().DefaultTimeout();
+        try
+        {
+            await UntilAnnouncedAsync(prefix, "post.published", "announcement.created", "announcement.updated", "announcement.destroyed");
+        }
+        finally
+        {
+            await host.StopAsync().DefaultTimeout();
+        }
+    }
+
+    [Fact]
+    public async Task AnnouncesANameAddedWhileRunning()
+    {
+        var prefix = UniquePrefix();
+        using var host = BuildHost(redis.Configuration, prefix);
+        await host.StartAsync().DefaultTimeout();
+        try
+        {
+            await UntilAnnouncedAsync(prefix, "post.published");
+
+            Assert.True(host.Services.GetRequiredService<EventRegistry>().Add("late.name"));
+
+            await UntilAnnouncedAsync(prefix, "late.name", "post.published", "announcement.created");
+        }
+        finally
+        {
+            await host.StopAsync().DefaultTimeout();
+        }
+    }
+
+    [Fact]
+    public void TheRegistryKeyIsThePrefixThenChannels()
+    {
+        Assert.Equal("atr:channels", RedisRegistryAnnouncer.RegistryKey("atr:").ToString());
+        Assert.Equal("tenant-a/channels", RedisRegistryAnnouncer.RegistryKey("tenant-a/").ToString());
+    }
+
+    [Fact]
+    public async Task AnnouncesTheWholeRegistryAsOneSet()
+    {
+        var prefix = UniquePrefix();
+        using var host = BuildHost(redis.Configuration, prefix);
+        await host.StartAsync().DefaultTimeout();
+        try
+        {
+            var registry = host.Services.GetRequiredService<EventRegistry>();
+            await UntilAnnouncedAsync(prefix, [.. registry.Channels]);
+
+            var members = await redis.Client.GetDatabase().SetMembersAsync(RedisRegistryAnnouncer.RegistryKey(prefix)).DefaultTimeout();
+            Assert.Equal(registry.Channels, members.Select(m => m.ToString()).Order(StringComparer.Ordinal));
+            Assert.Equal(RedisType.Set, await redis.Client.GetDatabase().KeyTypeAsync(RedisRegistryAnnouncer.RegistryKey(prefix)).DefaultTimeout());
+        }
+        finally
+        {
+            await host.StopAsync().DefaultTimeout();
+        }
+    }
+
+    [Fact]
+    public async Task StartsAndStopsPromptlyWhileRedisIsUnreachable()
+    {
+        var prefix = UniquePrefix();
+        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=1000", prefix);
+        var elapsed = Stopwatch.StartNew();
+
+        await host.StartAsync().DefaultTimeout();
+        Assert.True(host.Services.GetRequiredService<EventRegistry>().Add("late.name"));
+        await host.StopAsync().DefaultTimeout();
+
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(10), $"Starting and stopping took {elapsed.Elapsed}.");
+        Assert.False(await redis.Client.GetDatabase().KeyExistsAsync(RedisRegistryAnnouncer.RegistryKey(prefix)).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task StopsPromptlyWhileRetryingAnUnreachableRedis()
+    {
+        var prefix = UniquePrefix();
+        var logs = new WarningCollector();
+        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=200,asyncTimeout=200,syncTimeout=200", prefix, logs);
+        await host.StartAsync().DefaultTimeout();
+
+        await TestTimeouts.UntilAsync(() => logs.Count > 0, "the announcer reports a failed announcement");
+        var elapsed = Stopwatch.StartNew();
+        await host.StopAsync().DefaultTimeout();
+
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(5), $"Stopping took {elapsed.Elapsed}.");
+        Assert.Contains($"'{prefix}channels'", logs.First(), StringComparison.Ordinal);
+    }
+
+    private static IHost BuildHost(string configuration, string prefix, ILoggerProvider? logs = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
+        builder.Services.AddAtrPublishing(o =>
+        {
+            o.Redis = configuration;
+            o.ChannelPrefix = prefix;
+            o.ModelAssemblies.Add(typeof(Announcement).Assembly);
+            o.Channels.Add("post.published");
+        });
+        return builder.Build();
+    }
+
+    private async Task UntilAnnouncedAsync(string prefix, params string[] names)
+    {
+        var key = RedisRegistryAnnouncer.RegistryKey(prefix);
+        await TestTimeouts.UntilAsync(
+            async () =>
+            {
+                var members = (await redis.Client.GetDatabase().SetMembersAsync(key).DefaultTimeout()).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
+                return names.All(members.Contains);
+            },
+            $"'{key}' holds {string.Join(", ", names)}");
+    }
+
+    private static string UniquePrefix() => $"atr-test-{Guid.NewGuid():N}:";
+
+    private static int UnusedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Publishable]
+    private sealed class Announcement
+    {
+        public int Id { get; init; }
+    }
+
+    /// <summary>The warnings logged by the announcer.</summary>
+    private sealed class WarningCollector : ILoggerProvider, ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _warnings = new();
+
+        public int Count => _warnings.Count;
+
+        public string First() => _warnings.TryPeek(out var first) ? first : string.Empty;
+
+        public ILogger CreateLogger(string categoryName) => categoryName == typeof(RedisRegistryAnnouncer).FullName ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                _warnings.Enqueue(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
