@@ -18,6 +18,9 @@ public sealed class AtrHubOptions
     [Required(AllowEmptyStrings = true)]
     public string ChannelPrefix { get; set; } = "atr:";
 
+    /// <summary>Whether the SignalR hub is mapped at <c>/hub</c> beside the raw endpoint. Default <see langword="true"/>.</summary>
+    public bool EnableSignalR { get; set; } = true;
+
     /// <summary>The largest message a client may send, in bytes; a larger one closes the connection with 1009. Default 4 KiB.</summary>
     [Range(16, 1024 * 1024)]
     public int MaxInboundMessageBytes { get; set; } = 4 * 1024;

@@ -2,11 +2,14 @@ using Atr.Hub.Backplane;
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
+using Atr.Hub;
 using Atr.Hub.Publishing;
+using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -16,7 +19,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the hub under <paramref name="basePath"/>: the raw WebSocket endpoint
     /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c>,
-    /// <c>GET {basePath}/channels</c> and <c>GET {basePath}/stats</c>.
+    /// <c>GET {basePath}/channels</c>, <c>GET {basePath}/stats</c> and, unless
+    /// <see cref="AtrHubOptions.EnableSignalR"/> is off, the SignalR hub at <c>{basePath}/hub</c>.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="basePath">The base path. Default <c>/</c>.</param>
@@ -50,6 +54,11 @@ public static class AtrHubEndpointRouteBuilderExtensions
                 metrics.SlowConsumers,
                 metrics.SubscriptionFailures),
             HubJsonContext.Default.HubStats));
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<AtrHubOptions>>().Value.EnableSignalR)
+        {
+            group.MapHub<AtrHub>("/hub");
+        }
+
         group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path));
         return group;
     }

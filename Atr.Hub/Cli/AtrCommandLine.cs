@@ -13,6 +13,7 @@ internal static class AtrCommandLine
         new(["--redis"], "Atr:Redis", "StackExchange.Redis configuration of the backplane (default: in-memory, one node)."),
         new(["--channel-prefix", "--channel_prefix"], "Atr:ChannelPrefix", "Prefix of the Redis event channels (default atr:)."),
         new(["--allow-anonymous", "--allow_anonymous"], "Atr:AllowAnonymous", "Allow anonymous mode on an address other than loopback.", IsSwitch: true),
+        new(["--no-signalr"], "Atr:EnableSignalR", "Do not map the SignalR hub at /hub.", IsSwitch: true, SwitchValue: "false"),
     ];
 
     public static readonly CommandLineArguments.Flag[] PublishFlags =

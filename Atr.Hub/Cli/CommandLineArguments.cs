@@ -13,7 +13,7 @@ internal sealed class CommandLineArguments
     public IReadOnlyDictionary<string, string?> Values { get; }
 
     /// <summary>A flag's definition: its spellings, its configuration key, and whether it takes no value.</summary>
-    public sealed record Flag(string[] Names, string Key, string Help, bool IsSwitch = false);
+    public sealed record Flag(string[] Names, string Key, string Help, bool IsSwitch = false, string SwitchValue = "true");
 
     /// <summary>Parses <paramref name="args"/> against <paramref name="flags"/>.</summary>
     /// <exception cref="CommandLineException">An unknown flag, or a missing value.</exception>
@@ -37,7 +37,7 @@ internal sealed class CommandLineArguments
 
             if (flag.IsSwitch)
             {
-                values[flag.Key] = value ?? "true";
+                values[flag.Key] = value ?? flag.SwitchValue;
                 continue;
             }
 

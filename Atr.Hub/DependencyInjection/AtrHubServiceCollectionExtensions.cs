@@ -4,10 +4,15 @@ using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
 using Atr.Hub.Publishing;
+using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing;
 using Atr.Publishing.Redis;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -74,6 +79,9 @@ public static class AtrHubServiceCollectionExtensions
             ? sp.GetRequiredService<RedisBackplane>()
             : sp.GetRequiredService<InMemoryBackplane>());
 
+        services.TryAddSingleton<ScopeAuthorizer>();
+        AddSignalR(services);
+
         // Inside a hub, publishing goes through the hub's own backplane, whichever it is.
         services.RemoveAll<IEventPublisher>();
         services.AddSingleton<IEventPublisher, BackplaneEventPublisher>();
@@ -83,6 +91,33 @@ public static class AtrHubServiceCollectionExtensions
         // With Redis, the hub announces its own application's models too (an embedding app's entities).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisRegistryAnnouncer>());
         return services;
+    }
+
+    private static void AddSignalR(IServiceCollection services)
+    {
+        services.AddSignalR().AddMessagePackProtocol();
+
+        // SignalR's own Redis backplane carries what applications send through IHubContext<AtrHub>;
+        // Atr events never go through it (each node delivers them to its own connections).
+        services.AddOptions<RedisOptions>().Configure<IOptions<AtrHubOptions>>((redis, hub) =>
+        {
+            if (hub.Value.Redis is { Length: > 0 } configuration)
+            {
+                redis.Configuration = ConfigurationOptions.Parse(configuration);
+                redis.Configuration.AbortOnConnectFail = false;
+                redis.Configuration.ChannelPrefix = RedisChannel.Literal(hub.Value.ChannelPrefix + "signalr:");
+            }
+        });
+        services.TryAddSingleton<HubLifetimeManager<AtrHub>>(sp => new AtrHubLifetimeManager(
+            sp.GetRequiredService<IOptions<AtrHubOptions>>().Value.Redis is { Length: > 0 }
+                ? ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<AtrHub>>(sp)
+                : ActivatorUtilities.CreateInstance<DefaultHubLifetimeManager<AtrHub>>(sp)));
+        services.TryAddTransient(sp => new AtrHub(
+            sp.GetRequiredService<ScopeAuthorizer>(),
+            sp.GetRequiredService<SubscriptionManager>(),
+            sp.GetRequiredService<HubMetrics>(),
+            sp.GetRequiredService<IOptions<AtrHubOptions>>().Value,
+            sp.GetRequiredService<ILogger<AtrHub>>()));
     }
 
     /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check.</summary>

@@ -1,7 +1,6 @@
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
-using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,6 +13,7 @@ namespace Atr.Hub.Protocol;
 /// one-line reason before any upgrade, then subscribes, upgrades and runs the connection.
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
+    ScopeAuthorizer authorizer,
     SubscriptionManager subscriptions,
     ConnectionManager connections,
     HubMetrics metrics,
@@ -47,15 +47,14 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        var requestScope = _options.RequestScope ?? PathScope.Instance;
-        var scope = await requestScope.GetScopeAsync(context, path ?? string.Empty).ConfigureAwait(false);
-        if (scope is null || !RoutingKeys.IsValidScope(scope))
+        var (outcome, scope) = await authorizer.AuthorizePathAsync(context, path ?? string.Empty).ConfigureAwait(false);
+        if (outcome == ScopeAuthorizer.Outcome.Malformed)
         {
             await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events.").ConfigureAwait(false);
             return;
         }
 
-        if (_options.RequestAuthenticator is { } authenticator && !await authenticator.MatchesAsync(context, scope).ConfigureAwait(false))
+        if (outcome == ScopeAuthorizer.Outcome.Refused)
         {
             await RefuseAsync(context, StatusCodes.Status403Forbidden, "Refused by the hub's request authenticator.").ConfigureAwait(false);
             return;

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Atr.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Atr.Hub.Tests.SignalR;
+
+/// <summary>A real .NET <see cref="HubConnection"/> to <c>/hub</c> whose <c>event</c> invocations are kept for the test.</summary>
+internal sealed class SignalRClient : IAsyncDisposable
+{
+    private readonly Channel<string> _events = Channel.CreateUnbounded<string>();
+
+    private SignalRClient(HubConnection connection)
+    {
+        Connection = connection;
+    }
+
+    public HubConnection Connection { get; }
+
+    /// <summary>Connects with the JSON protocol; each event is kept as the raw text of its argument.</summary>
+    public static async Task<SignalRClient> ConnectAsync(Uri baseUri, params string[] scopes)
+    {
+        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).Build();
+        var client = new SignalRClient(connection);
+        connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
+        await connection.StartAsync().DefaultTimeout();
+        return client;
+    }
+
+    /// <summary>Connects with the MessagePack protocol; each event map is kept re-encoded as JSON, key order preserved.</summary>
+    public static async Task<SignalRClient> ConnectMessagePackAsync(Uri baseUri, params string[] scopes)
+    {
+        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).AddMessagePackProtocol().Build();
+        var client = new SignalRClient(connection);
+        connection.On<object>("event", e => client._events.Writer.TryWrite(JsonSerializer.Serialize(e)));
+        await connection.StartAsync().DefaultTimeout();
+        return client;
+    }
+
+    public async Task<string> ReceiveAsync()
+    {
+        try
+        {
+            return await _events.Reader.ReadAsync().AsTask().DefaultTimeout();
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"No event arrived within {TestTimeouts.Default.TotalSeconds} s.");
+        }
+    }
+
+    public async Task AssertNothingAsync()
+    {
+        using var wait = new CancellationTokenSource(TestTimeouts.Nothing);
+        try
+        {
+            var unexpected = await _events.Reader.ReadAsync(wait.Token);
+            throw new Xunit.Sdk.XunitException($"Expected no event, got {unexpected}");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+
+    private static Uri HubUri(Uri baseUri, string[] scopes)
+        => new(baseUri, "/hub" + (scopes.Length == 0 ? string.Empty : "?" + string.Join('&', scopes.Select(s => "scope=" + Uri.EscapeDataString(s)))));
+}
