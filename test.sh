@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 
 need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+command -v node >/dev/null 2>&1 || need_packages+=(nodejs npm)
 if ((${#need_packages[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${need_packages[*]} ..."
@@ -40,6 +41,19 @@ done < <(sed -nE 's/.*(Passed|Failed)! +- Failed: +([0-9]+), Passed: +([0-9]+),.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The build or a test host broke before any result was counted.
   failed=1
+fi
+
+# The Node suites (npm workspaces) run against the hub that dotnet test just built.
+node_log=$(mktemp)
+trap 'rm -f "$log" "$node_log"' EXIT
+{ npm ci --no-audit --no-fund --loglevel=error && npm test --workspaces --if-present; } 2>&1 | tee "$node_log"
+node_status=${PIPESTATUS[0]}
+node_passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
+node_failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
+passed=$((passed + node_passed))
+failed=$((failed + node_failed))
+if [ "$node_status" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
+  failed=$((failed + 1))
 fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
   echo "No test ran." >&2
