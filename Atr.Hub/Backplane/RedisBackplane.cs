@@ -67,14 +67,8 @@ internal sealed class RedisBackplane(
         }
     }
 
-    public async Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        await connection.GetSubscriber()
-            .PublishAsync(Channel(scope), payload)
-            .WaitAsync(cancellationToken)
-            .ConfigureAwait(false);
-    }
+    public Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        => connections.PublishAsync(Channel(scope), payload, cancellationToken);
 
     private RedisChannel Channel(string scope) => RedisChannel.Literal(_prefix + scope);
 }

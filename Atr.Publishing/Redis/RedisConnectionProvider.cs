@@ -14,6 +14,8 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     private readonly IServiceProvider _services;
     private readonly IOptions<AtrPublishingOptions> _options;
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private readonly SemaphoreSlim _connectingOrder = new(1, 1);
+    private int _waitingForConnection;
     private bool _owned;
 
     public RedisConnectionProvider(IServiceProvider services, IOptions<AtrPublishingOptions> options)
@@ -27,6 +29,45 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     public bool IsConfigured => !string.IsNullOrWhiteSpace(_options.Value.Redis) || _services.GetService<IConnectionMultiplexer>() is not null;
 
     public Task<IConnectionMultiplexer> GetConnectionAsync() => _connection.Value;
+
+    /// <summary>
+    /// <c>PUBLISH</c>es in call order, also while the connection is still being made: calls made one
+    /// after another reach Redis, and every subscriber, in that order.
+    /// </summary>
+    public async Task PublishAsync(RedisChannel channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var connecting = _connection.Value;
+        if (connecting.IsCompletedSuccessfully && Volatile.Read(ref _waitingForConnection) == 0)
+        {
+            // The usual case: the multiplexer writes commands in call order.
+            await connecting.Result.GetSubscriber().PublishAsync(channel, payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // Continuations of one pending connect may run in any order; queue the early publishes
+        // (first come, first issued) and keep later ones behind them until the queue drains.
+        Interlocked.Increment(ref _waitingForConnection);
+        Task publishing;
+        try
+        {
+            await _connectingOrder.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                var connection = await connecting.ConfigureAwait(false);
+                publishing = connection.GetSubscriber().PublishAsync(channel, payload);
+            }
+            finally
+            {
+                _connectingOrder.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForConnection);
+        }
+
+        await publishing.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -12,15 +12,6 @@ internal sealed class RedisEventPublisher(
 {
     private readonly string _prefix = options.Value.ChannelPrefix;
 
-    public override async Task PublishPayloadAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-
-        // One multiplexer writes commands in call order, so events published one after another
-        // reach Redis, and every subscriber, in that order.
-        await connection.GetSubscriber()
-            .PublishAsync(RedisChannel.Literal(_prefix + scope), payload)
-            .WaitAsync(cancellationToken)
-            .ConfigureAwait(false);
-    }
+    public override Task PublishPayloadAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        => connections.PublishAsync(RedisChannel.Literal(_prefix + scope), payload, cancellationToken);
 }
