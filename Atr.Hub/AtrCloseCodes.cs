@@ -6,4 +6,7 @@ public static class AtrCloseCodes
 {
     /// <summary>4001: the client read too slowly and its send queue overflowed. Reconnect after a backoff.</summary>
     public const int SlowConsumer = 4001;
+
+    /// <summary>4002: the connection's token expired. Reconnect with a fresh token.</summary>
+    public const int TokenExpired = 4002;
 }

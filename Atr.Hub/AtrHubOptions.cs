@@ -18,6 +18,47 @@ public sealed class AtrHubOptions
     [Required(AllowEmptyStrings = true)]
     public string ChannelPrefix { get; set; } = "atr:";
 
+    /// <summary>
+    /// The HS256 secret that signs connection and publish tokens (at least 32 bytes of UTF-8). Setting
+    /// this, <see cref="JwtKeyFile"/>, <see cref="JwtPublicKeyFile"/> or <see cref="JwtAuthority"/> turns
+    /// JWT authentication on; with none of them the hub runs in anonymous mode. Default none.
+    /// </summary>
+    public string? JwtKey { get; set; }
+
+    /// <summary>A file holding the HS256 secret (surrounding whitespace ignored), so the secret stays off the command line. Default none.</summary>
+    public string? JwtKeyFile { get; set; }
+
+    /// <summary>A PEM file with the RSA (RS256) or EC P-256 (ES256) public key that verifies tokens. Default none.</summary>
+    public string? JwtPublicKeyFile { get; set; }
+
+    /// <summary>An OpenID Connect authority whose published keys (JWKS) verify RS256/ES256 tokens, e.g. <c>https://login.example.com/realm</c>. Default none.</summary>
+    public string? JwtAuthority { get; set; }
+
+    /// <summary>The required <c>iss</c> of every token. Default <c>atr</c>.</summary>
+    [Required]
+    public string JwtIssuer { get; set; } = "atr";
+
+    /// <summary>The required <c>aud</c> of every token. Default <c>atr</c>.</summary>
+    [Required]
+    public string JwtAudience { get; set; } = "atr";
+
+    /// <summary>How far token times may be off the hub's clock. Default and maximum 30 s.</summary>
+    public TimeSpan JwtClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The Origins a browser handshake may come from (<c>https://app.example.com</c>); any other gets 403.
+    /// Requests without an Origin header (servers, native apps) are not affected. Default empty: any Origin.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>The most open connections (raw and SignalR) from one remote address; past it, 429. Default 0: no limit.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxConnectionsPerIp { get; set; }
+
+    /// <summary>Whether any JWT key source is configured.</summary>
+    internal bool AuthenticationEnabled
+        => !string.IsNullOrEmpty(JwtKey) || !string.IsNullOrEmpty(JwtKeyFile) || !string.IsNullOrEmpty(JwtPublicKeyFile) || !string.IsNullOrEmpty(JwtAuthority);
+
     /// <summary>Whether the SignalR hub is mapped at <c>/hub</c> beside the raw endpoint. Default <see langword="true"/>.</summary>
     public bool EnableSignalR { get; set; } = true;
 

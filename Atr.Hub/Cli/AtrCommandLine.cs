@@ -14,6 +14,26 @@ internal static class AtrCommandLine
         new(["--channel-prefix", "--channel_prefix"], "Atr:ChannelPrefix", "Prefix of the Redis event channels (default atr:)."),
         new(["--allow-anonymous", "--allow_anonymous"], "Atr:AllowAnonymous", "Allow anonymous mode on an address other than loopback.", IsSwitch: true),
         new(["--no-signalr"], "Atr:EnableSignalR", "Do not map the SignalR hub at /hub.", IsSwitch: true, SwitchValue: "false"),
+        new(["--jwt-key"], "Atr:JwtKey", "HS256 secret (32+ bytes) that signs tokens; turns JWT authentication on."),
+        new(["--jwt-key-file"], "Atr:JwtKeyFile", "File holding the HS256 secret."),
+        new(["--jwt-public-key-file"], "Atr:JwtPublicKeyFile", "PEM RSA (RS256) or EC P-256 (ES256) public key that verifies tokens."),
+        new(["--jwt-authority"], "Atr:JwtAuthority", "OpenID Connect authority whose JWKS verifies RS256/ES256 tokens."),
+        new(["--jwt-issuer"], "Atr:JwtIssuer", "Required token issuer (default atr)."),
+        new(["--jwt-audience"], "Atr:JwtAudience", "Required token audience (default atr)."),
+        new(["--allowed-origins"], "Atr:AllowedOrigins", "Browser Origins allowed to connect, comma-separated (default: any).", IsList: true),
+        new(["--max-connections-per-ip"], "Atr:MaxConnectionsPerIp", "Most open connections per remote address; 429 past it (default: no limit)."),
+    ];
+
+    public static readonly CommandLineArguments.Flag[] TokenFlags =
+    [
+        new(["--scope"], "scope", "A scope the token may listen to: organization.1234, organization.*, or *. Repeatable, or comma-separated.", IsList: true),
+        new(["--publish"], "publish", "Also allow POST /publish (within the scopes, when given).", IsSwitch: true),
+        new(["--ttl"], "ttl", "Lifetime: 90s, 15m, 1h, 7d (default 1h)."),
+        new(["--subject"], "subject", "The token's sub claim (default atr-cli)."),
+        new(["--jwt-key"], "Atr:JwtKey", "HS256 secret that signs the token (or Atr__JwtKey)."),
+        new(["--jwt-key-file"], "Atr:JwtKeyFile", "File holding the HS256 secret."),
+        new(["--jwt-issuer"], "Atr:JwtIssuer", "Issuer (default atr)."),
+        new(["--jwt-audience"], "Atr:JwtAudience", "Audience (default atr)."),
     ];
 
     public static readonly CommandLineArguments.Flag[] PublishFlags =
@@ -24,6 +44,7 @@ internal static class AtrCommandLine
         new(["--record-type", "--record_type"], "record_type", "The record's type name, e.g. Post."),
         new(["--redis"], "redis", "Publish through this Redis (StackExchange.Redis configuration)."),
         new(["--url"], "url", "Publish through a hub's POST /publish, e.g. http://127.0.0.1:7777."),
+        new(["--token"], "token", "Publish token for --url (or ATR_TOKEN)."),
         new(["--channel-prefix", "--channel_prefix"], "channel_prefix", "Prefix of the Redis event channels (default atr:)."),
     ];
 
@@ -37,6 +58,8 @@ internal static class AtrCommandLine
                     return await StartAsync(CommandLineArguments.Parse(args[1..], StartFlags)).ConfigureAwait(false);
                 case "publish":
                     return await PublishCommand.RunAsync(CommandLineArguments.Parse(args[1..], PublishFlags)).ConfigureAwait(false);
+                case "token":
+                    return TokenCommand.Run(CommandLineArguments.Parse(args[1..], TokenFlags));
                 case null or "help" or "--help" or "-h":
                     Console.WriteLine(Usage());
                     return args.Length == 0 ? 2 : 0;
@@ -71,11 +94,15 @@ internal static class AtrCommandLine
         Commands:
           start      Run a hub node.
           publish    Publish one event through Redis or a hub's POST /publish.
+          token      Print a signed token (HS256) for development and scripts.
 
         start options (each also read from configuration: appsettings.json, Atr__ServerPort=… environment variables):
         {CommandLineArguments.Describe(StartFlags)}
 
         publish options:
         {CommandLineArguments.Describe(PublishFlags)}
+
+        token options:
+        {CommandLineArguments.Describe(TokenFlags)}
         """;
 }

@@ -13,7 +13,7 @@ internal sealed class CommandLineArguments
     public IReadOnlyDictionary<string, string?> Values { get; }
 
     /// <summary>A flag's definition: its spellings, its configuration key, and whether it takes no value.</summary>
-    public sealed record Flag(string[] Names, string Key, string Help, bool IsSwitch = false, string SwitchValue = "true");
+    public sealed record Flag(string[] Names, string Key, string Help, bool IsSwitch = false, string SwitchValue = "true", bool IsList = false);
 
     /// <summary>Parses <paramref name="args"/> against <paramref name="flags"/>.</summary>
     /// <exception cref="CommandLineException">An unknown flag, or a missing value.</exception>
@@ -51,11 +51,26 @@ internal sealed class CommandLineArguments
                 value = args[++i];
             }
 
+            if (flag.IsList)
+            {
+                // Repeatable and comma-separated, into indexed keys as configuration binds lists: Key:0, Key:1…
+                foreach (var item in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    values[$"{flag.Key}:{values.Keys.Count(k => k.StartsWith(flag.Key + ":", StringComparison.OrdinalIgnoreCase))}"] = item;
+                }
+
+                continue;
+            }
+
             values[flag.Key] = value;
         }
 
         return new CommandLineArguments(values);
     }
+
+    /// <summary>The items of a list flag, in order.</summary>
+    public IReadOnlyList<string> List(string key)
+        => [.. Values.Where(p => p.Key.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase)).OrderBy(p => int.Parse(p.Key[(key.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).Select(p => p.Value!)];
 
     /// <summary>Writes the flags as help lines.</summary>
     public static string Describe(IReadOnlyList<Flag> flags)

@@ -27,13 +27,6 @@ internal static class HubServer
 
         var server = builder.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
         var address = server.BindAddress();
-        if (!IPAddress.IsLoopback(address) && !server.AllowAnonymous)
-        {
-            throw new CommandLineException(
-                $"Refusing to serve anonymous mode on {address}: anyone who reaches it could listen to every scope and publish. " +
-                "Bind to 127.0.0.1 (the default), or pass --allow-anonymous if that is what you want.");
-        }
-
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(console =>
@@ -48,6 +41,15 @@ internal static class HubServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        var options = app.Services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
+        if (!options.AuthenticationEnabled && !IPAddress.IsLoopback(address) && !server.AllowAnonymous)
+        {
+            throw new CommandLineException(
+                $"Refusing to serve anonymous mode on {address}: anyone who reaches it could listen to every scope and publish. " +
+                "Give the hub a key (--jwt-key, --jwt-key-file, --jwt-public-key-file or --jwt-authority), bind to 127.0.0.1 (the default), " +
+                "or pass --allow-anonymous if anonymous access is really what you want.");
+        }
+
         app.MapAtrHub();
         return app;
     }
@@ -65,15 +67,25 @@ internal static class HubServer
         var http = addresses.Count > 0 ? addresses[0] : $"http://{server.ServerHost}:{server.ServerPort}";
         var ws = "ws" + http["http".Length..];
         var backplane = options.Redis is { Length: > 0 } ? $"redis ({options.Redis}, channels {options.ChannelPrefix}<scope>)" : "in-memory (one node; publish with POST /publish)";
-        var mode = IPAddress.IsLoopback(server.BindAddress())
-            ? "ANONYMOUS mode on loopback: anyone on this machine may listen to any scope and publish"
-            : "ANONYMOUS mode on a non-loopback address (--allow-anonymous): anyone who reaches it may listen to any scope and publish";
+        var mode = options.AuthenticationEnabled
+            ? $"JWT ({KeySource(options)}; issuer '{options.JwtIssuer}', audience '{options.JwtAudience}'); scopes from atr_scopes, publishing with atr_publish"
+            : IPAddress.IsLoopback(server.BindAddress())
+                ? "ANONYMOUS mode on loopback: anyone on this machine may listen to any scope and publish"
+                : "ANONYMOUS mode on a non-loopback address (--allow-anonymous): anyone who reaches it may listen to any scope and publish";
+        var origins = options.AllowedOrigins.Count == 0 ? "any" : string.Join(", ", options.AllowedOrigins);
         return $"""
             Atr hub listening on {http}
               connect:   {ws}/organization/1234 (or {ws}/ for unscoped events)
               publish:   POST {http}/publish
               backplane: {backplane}
               security:  {mode}
+              origins:   {origins}
             """;
     }
+
+    private static string KeySource(AtrHubOptions options)
+        => !string.IsNullOrEmpty(options.JwtAuthority) ? $"keys of {options.JwtAuthority}"
+            : !string.IsNullOrEmpty(options.JwtPublicKeyFile) ? $"public key {options.JwtPublicKeyFile}"
+            : !string.IsNullOrEmpty(options.JwtKeyFile) ? $"HS256 key file {options.JwtKeyFile}"
+            : "HS256 key";
 }

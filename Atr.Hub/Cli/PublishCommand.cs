@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Atr.Publishing;
@@ -42,7 +41,7 @@ internal static class PublishCommand
 
         return redis is not null
             ? await ThroughRedisAsync(redis, values.GetValueOrDefault("channel_prefix") ?? "atr:", scope, name, record, recordType).ConfigureAwait(false)
-            : await ThroughHubAsync(url!, scope, name, record, recordType).ConfigureAwait(false);
+            : await ThroughHubAsync(url!, values.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("ATR_TOKEN"), scope, name, record, recordType).ConfigureAwait(false);
     }
 
     private static async Task<int> ThroughRedisAsync(string redis, string prefix, string scope, string name, JsonElement? record, string? recordType)
@@ -70,9 +69,14 @@ internal static class PublishCommand
         }
     }
 
-    private static async Task<int> ThroughHubAsync(string url, string scope, string name, JsonElement? record, string? recordType)
+    private static async Task<int> ThroughHubAsync(string url, string? token, string scope, string name, JsonElement? record, string? recordType)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        if (!string.IsNullOrEmpty(token))
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
         var body = new Dictionary<string, object?> { ["scope"] = scope, ["name"] = name, ["record"] = record, ["record_type"] = recordType };
         try
         {

@@ -20,12 +20,14 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     private readonly AtrHubOptions _options;
     private readonly HubMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
 
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
-    public WebSocketConnection(string id, string scope, AtrHubOptions options, HubMetrics metrics, ILogger logger)
+    public WebSocketConnection(string id, string scope, AtrHubOptions options, HubMetrics metrics, TimeProvider timeProvider, ILogger logger)
     {
+        _timeProvider = timeProvider;
         Id = id;
         Scope = scope;
         _options = options;
@@ -96,8 +98,13 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     }
 
     /// <summary>Runs the connection until it is closed or aborted; never throws for a client going away.</summary>
-    public async Task RunAsync(WebSocket socket)
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="expiresAt">When the connection's token expires: it is closed with <see cref="AtrCloseCodes.TokenExpired"/> then.</param>
+    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null)
     {
+        using var expiry = expiresAt is { } at
+            ? _timeProvider.CreateTimer(_ => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"), null, Clamp(at - _timeProvider.GetUtcNow()), Timeout.InfiniteTimeSpan)
+            : null;
         try
         {
             var sending = SendLoopAsync(socket);
@@ -242,6 +249,8 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }
+
+    private static TimeSpan Clamp(TimeSpan dueIn) => dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn;
 
     private static bool IsDisconnect(Exception ex)
         => ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException

@@ -4,6 +4,7 @@ using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
 using Atr.Hub.Publishing;
+using Atr.Hub.Security;
 using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing;
@@ -80,6 +81,9 @@ public static class AtrHubServiceCollectionExtensions
             : sp.GetRequiredService<InMemoryBackplane>());
 
         services.TryAddSingleton<ScopeAuthorizer>();
+        services.TryAddSingleton<OriginPolicy>();
+        services.TryAddSingleton<ConnectionLimiter>();
+        AddSecurity(services);
         AddSignalR(services);
 
         // Inside a hub, publishing goes through the hub's own backplane, whichever it is.
@@ -91,6 +95,28 @@ public static class AtrHubServiceCollectionExtensions
         // With Redis, the hub announces its own application's models too (an embedding app's entities).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisRegistryAnnouncer>());
         return services;
+    }
+
+    private static void AddSecurity(IServiceCollection services)
+    {
+        // Tokens travel in query strings (browsers cannot set WebSocket headers), and hosting logs
+        // every request URL: every logger of the application goes through the redaction.
+        var loggerFactory = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory));
+        if (loggerFactory?.ImplementationType is { } factoryType && factoryType != typeof(TokenRedaction))
+        {
+            services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new TokenRedaction((ILoggerFactory)ActivatorUtilities.CreateInstance(sp, factoryType))));
+        }
+
+        services.TryAddSingleton<JwtValidator>();
+        services.AddOptions<AtrHubOptions>()
+            .Validate(o => o.JwtClockSkew >= TimeSpan.Zero && o.JwtClockSkew <= TimeSpan.FromSeconds(30), "AtrHubOptions.JwtClockSkew must be between 0 and 30 s.")
+            .Validate(
+                o => new[] { o.JwtKey, o.JwtKeyFile, o.JwtPublicKeyFile, o.JwtAuthority }.Count(v => !string.IsNullOrEmpty(v)) <= 1,
+                "Configure one JWT key source: --jwt-key, --jwt-key-file, --jwt-public-key-file or --jwt-authority.")
+            .Validate(o => string.IsNullOrEmpty(o.JwtKey) || System.Text.Encoding.UTF8.GetByteCount(o.JwtKey) >= JwtValidator.MinimumSecretBytes, $"The JWT key must be at least {JwtValidator.MinimumSecretBytes} bytes (generate one with: openssl rand -base64 48).")
+            .Validate(o => string.IsNullOrEmpty(o.JwtKeyFile) || File.Exists(o.JwtKeyFile), "The --jwt-key-file does not exist.")
+            .Validate(o => string.IsNullOrEmpty(o.JwtPublicKeyFile) || File.Exists(o.JwtPublicKeyFile), "The --jwt-public-key-file does not exist.")
+            .Validate(o => string.IsNullOrEmpty(o.JwtAuthority) || Uri.TryCreate(o.JwtAuthority, UriKind.Absolute, out _), "The --jwt-authority must be an absolute URL.");
     }
 
     private static void AddSignalR(IServiceCollection services)
@@ -114,9 +140,12 @@ public static class AtrHubServiceCollectionExtensions
                 : ActivatorUtilities.CreateInstance<DefaultHubLifetimeManager<AtrHub>>(sp)));
         services.TryAddTransient(sp => new AtrHub(
             sp.GetRequiredService<ScopeAuthorizer>(),
+            sp.GetRequiredService<OriginPolicy>(),
+            sp.GetRequiredService<ConnectionLimiter>(),
             sp.GetRequiredService<SubscriptionManager>(),
             sp.GetRequiredService<HubMetrics>(),
             sp.GetRequiredService<IOptions<AtrHubOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AtrHub>>()));
     }
 

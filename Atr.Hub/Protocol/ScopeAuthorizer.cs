@@ -1,3 +1,5 @@
+using System.Globalization;
+using Atr.Hub.Security;
 using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -6,11 +8,13 @@ namespace Atr.Hub.Protocol;
 
 /// <summary>
 /// The one place that decides whether a request may listen to a scope, for the raw endpoint (from
-/// its path) and the SignalR hub (from <c>?scope=</c> and <c>Subscribe</c>) alike: the request
-/// scope rules, then the request authenticator.
+/// its path) and the SignalR hub (from <c>?scope=</c> and <c>Subscribe</c>) alike: the scope rules,
+/// the token and its grants, then the application's request authenticator.
 /// </summary>
-internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options)
+internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValidator tokens)
 {
+    private static readonly object IdentityKey = new();
+
     public enum Outcome
     {
         /// <summary>The request may listen to the scope.</summary>
@@ -19,31 +23,97 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options)
         /// <summary>The scope is not well formed, or the request scope rules do not accept it (400).</summary>
         Malformed,
 
+        /// <summary>No token, or one that is not valid (401).</summary>
+        Unauthenticated,
+
+        /// <summary>The token does not grant the scope (403).</summary>
+        NotGranted,
+
         /// <summary>The request authenticator refused it (403).</summary>
         Refused,
     }
 
+    /// <summary>A decision, with the scope key it is about and when the request's token expires (null: never, anonymous mode).</summary>
+    public readonly record struct Decision(Outcome Outcome, string Scope, DateTimeOffset? ExpiresAt);
+
+    /// <summary>Who the request is: in anonymous mode everyone, with every grant.</summary>
+    public sealed record Identity(bool IsAuthenticated, ScopeGrants? Grants, DateTimeOffset? ExpiresAt, string? Failure)
+    {
+        public bool Allows(string scope) => Grants is null || Grants.Allows(scope);
+
+        public bool AllowsPublish(string scope) => Grants is null || Grants.AllowsPublish(scope);
+    }
+
+    /// <summary>Validates the request's token (once per request) with Atr's scheme; in anonymous mode, lets everyone in.</summary>
+    public async ValueTask<Identity> AuthenticateAsync(HttpContext context)
+    {
+        if (context.Items.TryGetValue(IdentityKey, out var cached) && cached is Identity known)
+        {
+            return known;
+        }
+
+        Identity identity;
+        if (!options.Value.AuthenticationEnabled)
+        {
+            identity = new Identity(true, null, null, null);
+        }
+        else
+        {
+            var token = JwtValidator.TokenOf(context.Request);
+            var principal = token is null ? null : await tokens.ValidateAsync(token, context.RequestAborted).ConfigureAwait(false);
+            if (principal is not null)
+            {
+                // The application's authenticator sees who is asking.
+                context.User = principal;
+                identity = new Identity(true, ScopeGrants.From(principal), Expiry(principal), null);
+            }
+            else
+            {
+                identity = new Identity(false, null, null, token is null ? "no token" : "token not valid");
+            }
+        }
+
+        context.Items[IdentityKey] = identity;
+        return identity;
+    }
+
     /// <summary>Decides for a raw endpoint path below the hub's base path (<c>organization/1234</c>).</summary>
-    public async ValueTask<(Outcome Outcome, string Scope)> AuthorizePathAsync(HttpContext context, string path)
+    public async ValueTask<Decision> AuthorizePathAsync(HttpContext context, string path)
     {
         var rules = options.Value.RequestScope ?? PathScope.Instance;
         var scope = await rules.GetScopeAsync(context, path).ConfigureAwait(false);
         if (scope is null || !RoutingKeys.IsValidScope(scope))
         {
-            return (Outcome.Malformed, string.Empty);
+            return new Decision(Outcome.Malformed, string.Empty, null);
+        }
+
+        var identity = await AuthenticateAsync(context).ConfigureAwait(false);
+        if (!identity.IsAuthenticated)
+        {
+            return new Decision(Outcome.Unauthenticated, scope, null);
+        }
+
+        if (!identity.Allows(scope))
+        {
+            return new Decision(Outcome.NotGranted, scope, identity.ExpiresAt);
         }
 
         if (options.Value.RequestAuthenticator is { } authenticator && !await authenticator.MatchesAsync(context, scope).ConfigureAwait(false))
         {
-            return (Outcome.Refused, scope);
+            return new Decision(Outcome.Refused, scope, identity.ExpiresAt);
         }
 
-        return (Outcome.Allowed, scope);
+        return new Decision(Outcome.Allowed, scope, identity.ExpiresAt);
     }
 
     /// <summary>Decides for a scope key (<c>organization.1234</c>), through the same rules as its path form.</summary>
-    public ValueTask<(Outcome Outcome, string Scope)> AuthorizeScopeAsync(HttpContext context, string scope)
+    public ValueTask<Decision> AuthorizeScopeAsync(HttpContext context, string scope)
         => RoutingKeys.IsValidScope(scope)
             ? AuthorizePathAsync(context, scope.Replace('.', '/'))
-            : ValueTask.FromResult((Outcome.Malformed, string.Empty));
+            : ValueTask.FromResult(new Decision(Outcome.Malformed, string.Empty, null));
+
+    private static DateTimeOffset? Expiry(System.Security.Claims.ClaimsPrincipal principal)
+        => long.TryParse(principal.FindFirst("exp")?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
 }

@@ -1,5 +1,6 @@
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -14,9 +15,12 @@ namespace Atr.Hub.Protocol;
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
     ScopeAuthorizer authorizer,
+    OriginPolicy origins,
+    ConnectionLimiter limiter,
     SubscriptionManager subscriptions,
     ConnectionManager connections,
     HubMetrics metrics,
+    TimeProvider timeProvider,
     IOptions<AtrHubOptions> options,
     ILoggerFactory loggerFactory)
 {
@@ -47,20 +51,51 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        var (outcome, scope) = await authorizer.AuthorizePathAsync(context, path ?? string.Empty).ConfigureAwait(false);
-        if (outcome == ScopeAuthorizer.Outcome.Malformed)
+        if (!origins.Allows(context))
         {
-            await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events.").ConfigureAwait(false);
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed: the hub's --allowed-origins does not list it.").ConfigureAwait(false);
             return;
         }
 
-        if (outcome == ScopeAuthorizer.Outcome.Refused)
+        var decision = await authorizer.AuthorizePathAsync(context, path ?? string.Empty).ConfigureAwait(false);
+        switch (decision.Outcome)
         {
-            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Refused by the hub's request authenticator.").ConfigureAwait(false);
+            case ScopeAuthorizer.Outcome.Malformed:
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events.").ConfigureAwait(false);
+                return;
+            case ScopeAuthorizer.Outcome.Unauthenticated:
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await RefuseAsync(context, StatusCodes.Status401Unauthorized, "A valid token is required: pass it as ?access_token=<JWT> or Authorization: Bearer <JWT>.").ConfigureAwait(false);
+                return;
+            case ScopeAuthorizer.Outcome.NotGranted:
+                await RefuseAsync(context, StatusCodes.Status403Forbidden, "The token does not grant this scope (claim atr_scopes).").ConfigureAwait(false);
+                return;
+            case ScopeAuthorizer.Outcome.Refused:
+                await RefuseAsync(context, StatusCodes.Status403Forbidden, "Refused by the hub's request authenticator.").ConfigureAwait(false);
+                return;
+        }
+
+        var scope = decision.Scope;
+        var address = context.Connection.RemoteIpAddress;
+        if (!limiter.TryAcquire(address))
+        {
+            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, "Too many connections from this address.").ConfigureAwait(false);
             return;
         }
 
-        using var connection = new WebSocketConnection(connections.NextId(), scope, _options, metrics, _connectionLogger);
+        try
+        {
+            await RunAsync(context, scope, decision.ExpiresAt).ConfigureAwait(false);
+        }
+        finally
+        {
+            limiter.Release(address);
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, string scope, DateTimeOffset? expiresAt)
+    {
+        using var connection = new WebSocketConnection(connections.NextId(), scope, _options, metrics, timeProvider, _connectionLogger);
         try
         {
             // Subscribe before the upgrade: once the client sees the connection open, nothing
@@ -87,7 +122,7 @@ internal sealed partial class WebSocketEndpoint(
             metrics.ConnectionOpened();
             try
             {
-                await connection.RunAsync(socket).ConfigureAwait(false);
+                await connection.RunAsync(socket, expiresAt).ConfigureAwait(false);
             }
             finally
             {

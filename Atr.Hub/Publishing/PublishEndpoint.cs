@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Protocol;
 using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -16,12 +17,28 @@ namespace Atr.Hub.Publishing;
 /// A batch is checked whole before anything is published: a bad item publishes nothing and the
 /// answer names it. If the backplane fails while publishing, the 503 answer says how many were.
 /// </remarks>
-internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory events, HubMetrics metrics, IOptions<AtrHubOptions> options)
+internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory events, ScopeAuthorizer authorizer, HubMetrics metrics, IOptions<AtrHubOptions> options)
 {
     private readonly AtrHubOptions _options = options.Value;
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
+        var identity = await authorizer.AuthenticateAsync(context).ConfigureAwait(false);
+        if (!identity.IsAuthenticated)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return TypedResults.Problem(
+                detail: "A publish token is required: Authorization: Bearer <JWT> with the claim atr_publish: true.",
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "Unauthorized",
+                type: "https://atr.invalid/problems/unauthorized");
+        }
+
+        if (identity.Grants is { CanPublish: false })
+        {
+            return Forbidden("The token does not allow publishing (claim atr_publish: true).");
+        }
+
         // JSON only: a browser page elsewhere cannot send application/json without a CORS preflight,
         // so a loopback hub cannot be published to by any site the user happens to visit.
         if (!context.Request.HasJsonContentType())
@@ -84,6 +101,14 @@ internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory ev
                 if (error is not null)
                 {
                     return Invalid(items.Length == 1 && root.ValueKind == JsonValueKind.Object ? error : $"Item {i}: {error}", null);
+                }
+            }
+
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (!identity.AllowsPublish(batch[i].Scope))
+                {
+                    return Forbidden($"{(batch.Length == 1 ? string.Empty : $"Item {i}: ")}the token may not publish to scope '{batch[i].Scope}' (claim atr_scopes).");
                 }
             }
 
@@ -191,6 +216,12 @@ internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory ev
         statusCode: StatusCodes.Status400BadRequest,
         title: "Invalid publish request",
         type: "https://atr.invalid/problems/invalid-publish");
+
+    private static ProblemHttpResult Forbidden(string detail) => TypedResults.Problem(
+        detail: detail,
+        statusCode: StatusCodes.Status403Forbidden,
+        title: "Forbidden",
+        type: "https://atr.invalid/problems/forbidden");
 
     private ProblemHttpResult TooLarge() => TypedResults.Problem(
         detail: $"The body is larger than the limit of {_options.MaxPublishBodyBytes} bytes.",

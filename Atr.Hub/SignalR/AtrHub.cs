@@ -1,5 +1,6 @@
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
+using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
@@ -27,57 +28,87 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     private static readonly object SessionKey = new();
 
     private readonly ScopeAuthorizer _authorizer;
+    private readonly OriginPolicy _origins;
+    private readonly ConnectionLimiter _limiter;
     private readonly SubscriptionManager _subscriptions;
     private readonly HubMetrics _metrics;
     private readonly AtrHubOptions _options;
+    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    internal AtrHub(ScopeAuthorizer authorizer, SubscriptionManager subscriptions, HubMetrics metrics, AtrHubOptions options, ILogger<AtrHub> logger)
+    internal AtrHub(
+        ScopeAuthorizer authorizer,
+        OriginPolicy origins,
+        ConnectionLimiter limiter,
+        SubscriptionManager subscriptions,
+        HubMetrics metrics,
+        AtrHubOptions options,
+        TimeProvider timeProvider,
+        ILogger<AtrHub> logger)
     {
         _authorizer = authorizer;
+        _origins = origins;
+        _limiter = limiter;
         _subscriptions = subscriptions;
         _metrics = metrics;
         _options = options;
+        _timeProvider = timeProvider;
         _logger = logger;
     }
 
     private SignalRConnection Session => (SignalRConnection)Context.Items[SessionKey]!;
 
-    /// <summary>Starts listening to the scopes of <c>?scope=</c>; a scope that is malformed or not allowed refuses the connection.</summary>
+    /// <summary>
+    /// Admits the connection — its Origin, its token, the per-address limit — and starts listening to
+    /// the scopes of <c>?scope=</c>; any refusal ends the connection with the reason.
+    /// </summary>
     /// <returns>A task that completes when every scope is subscribed.</returns>
-    /// <exception cref="HubException">A scope is malformed or not allowed, or the backplane is unavailable.</exception>
+    /// <exception cref="HubException">The connection is refused, a scope is malformed or not allowed, or the backplane is unavailable.</exception>
     public override async Task OnConnectedAsync()
     {
+        var httpContext = Context.GetHttpContext() ?? throw new HubException("This connection has no HTTP request to authorize.");
+        if (!_origins.Allows(httpContext))
+        {
+            throw new HubException("403: Origin not allowed: the hub's --allowed-origins does not list it.");
+        }
+
+        var identity = await _authorizer.AuthenticateAsync(httpContext).ConfigureAwait(false);
+        if (!identity.IsAuthenticated)
+        {
+            throw new HubException("401: A valid token is required: pass it with accessTokenFactory (access_token) or Authorization: Bearer.");
+        }
+
+        var address = httpContext.Connection.RemoteIpAddress;
+        if (!_limiter.TryAcquire(address))
+        {
+            throw new HubException("429: Too many connections from this address.");
+        }
+
         var connection = (HubConnectionContext)Context.Items[ConnectionKey]!;
-        var session = new SignalRConnection(connection, _options, _metrics, _logger);
+        var session = new SignalRConnection(connection, address, _options, _metrics, _timeProvider, _logger);
         Context.Items[SessionKey] = session;
         _metrics.ConnectionOpened();
-        session.Start();
+        session.Start(identity.ExpiresAt);
 
-        var scopes = Context.GetHttpContext()?.Request.Query["scope"] ?? default;
-        foreach (var scope in scopes)
+        try
         {
-            await Subscribe(scope ?? string.Empty).ConfigureAwait(false);
+            foreach (var scope in httpContext.Request.Query["scope"])
+            {
+                await Subscribe(scope ?? string.Empty).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // A refused connection may not get OnDisconnectedAsync: leave nothing behind.
+            await EndSessionAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
     /// <summary>Stops every subscription of the connection.</summary>
     /// <param name="exception">Why the connection ended, if it failed.</param>
     /// <returns>A task that completes when the connection left every scope.</returns>
-    public override async Task OnDisconnectedAsync(Exception? exception)
-    {
-        if (Context.Items.TryGetValue(SessionKey, out var value) && value is SignalRConnection session)
-        {
-            await session.StopAsync().ConfigureAwait(false);
-            foreach (var scope in session.Scopes)
-            {
-                await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
-            }
-
-            session.Scopes.Clear();
-            _metrics.ConnectionClosed();
-        }
-    }
+    public override Task OnDisconnectedAsync(Exception? exception) => EndSessionAsync();
 
     /// <summary>Starts listening to <paramref name="scope"/>; subscribing twice is harmless.</summary>
     /// <param name="scope">A scope key such as <c>organization.1234</c>; empty for the unscoped stream.</param>
@@ -88,14 +119,20 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         ArgumentNullException.ThrowIfNull(scope);
         var session = Session;
         var httpContext = Context.GetHttpContext() ?? throw new HubException("This connection has no HTTP request to authorize scopes with.");
-        var (outcome, key) = await _authorizer.AuthorizeScopeAsync(httpContext, scope).ConfigureAwait(false);
-        switch (outcome)
+        var decision = await _authorizer.AuthorizeScopeAsync(httpContext, scope).ConfigureAwait(false);
+        switch (decision.Outcome)
         {
             case ScopeAuthorizer.Outcome.Malformed:
-                throw new HubException($"Malformed scope '{scope}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
+                throw new HubException($"400: Malformed scope '{scope}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
+            case ScopeAuthorizer.Outcome.Unauthenticated:
+                throw new HubException("401: A valid token is required.");
+            case ScopeAuthorizer.Outcome.NotGranted:
+                throw new HubException($"403: Scope '{scope}' is not allowed for this connection: the token does not grant it (claim atr_scopes).");
             case ScopeAuthorizer.Outcome.Refused:
-                throw new HubException($"Scope '{scope}' is not allowed for this connection.");
+                throw new HubException($"403: Scope '{scope}' is not allowed for this connection.");
         }
+
+        var key = decision.Scope;
 
         if (session.Scopes.Contains(key))
         {
@@ -129,6 +166,24 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
             await Groups.RemoveFromGroupAsync(Context.ConnectionId, scope).ConfigureAwait(false);
         }
+    }
+
+    private async Task EndSessionAsync()
+    {
+        if (!Context.Items.Remove(SessionKey, out var value) || value is not SignalRConnection session)
+        {
+            return;
+        }
+
+        await session.StopAsync().ConfigureAwait(false);
+        foreach (var scope in session.Scopes)
+        {
+            await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
+        }
+
+        session.Scopes.Clear();
+        _limiter.Release(session.RemoteAddress);
+        _metrics.ConnectionClosed();
     }
 
     [LoggerMessage(1, LogLevel.Warning, "Could not subscribe to scope '{Scope}' for a SignalR connection.")]

@@ -1,7 +1,9 @@
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
+using System.Net;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Atr.Hub.SignalR;
@@ -17,15 +19,22 @@ internal sealed partial class SignalRConnection : IEventRecipient
     private readonly SendQueue _queue;
     private readonly HubMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
     private Task _sending = Task.CompletedTask;
+    private ITimer? _expiry;
 
-    public SignalRConnection(HubConnectionContext connection, AtrHubOptions options, HubMetrics metrics, ILogger logger)
+    public SignalRConnection(HubConnectionContext connection, IPAddress? remoteAddress, AtrHubOptions options, HubMetrics metrics, TimeProvider timeProvider, ILogger logger)
     {
         _connection = connection;
+        RemoteAddress = remoteAddress;
         _queue = new SendQueue(options.MaxSendQueueBytes);
         _metrics = metrics;
+        _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>Where the connection comes from, for the per-address limit.</summary>
+    public IPAddress? RemoteAddress { get; }
 
     /// <summary>The scopes this connection listens to. Hub methods of one connection run one at a time.</summary>
     public HashSet<string> Scopes { get; } = new(StringComparer.Ordinal);
@@ -52,13 +61,39 @@ internal sealed partial class SignalRConnection : IEventRecipient
         }
     }
 
-    public void Start() => _sending = SendLoopAsync();
+    /// <summary>Starts the send loop; a connection whose token expires is closed then.</summary>
+    public void Start(DateTimeOffset? expiresAt)
+    {
+        _sending = SendLoopAsync();
+        if (expiresAt is { } at)
+        {
+            var dueIn = at - _timeProvider.GetUtcNow();
+            _expiry = _timeProvider.CreateTimer(_ => _ = CloseExpiredAsync(), null, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     /// <summary>Stops sending and waits for the send loop to end.</summary>
     public Task StopAsync()
     {
+        _expiry?.Dispose();
         _queue.Complete();
         return _sending;
+    }
+
+    private async Task CloseExpiredAsync()
+    {
+        _queue.Complete();
+        try
+        {
+            // The client is told why, and that a reconnect with a fresh token is welcome.
+            await _connection.WriteAsync(new CloseMessage("Token expired; reconnect with a fresh token.", allowReconnect: true)).AsTask()
+                .WaitAsync(TimeSpan.FromSeconds(2), _timeProvider).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+
+        _connection.Abort();
     }
 
     private async Task SendLoopAsync()

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+
+namespace Atr.Hub.Security;
+
+/// <summary>
+/// Validates connection and publish tokens with the IdentityModel stack that ASP.NET Core's JwtBearer
+/// handler uses, configured from <see cref="AtrHubOptions"/>.
+/// </summary>
+/// <remarks>
+/// The hub validates tokens itself rather than registering an authentication scheme: a scheme of its
+/// own would become an embedding application's default scheme when it is the only one, or take the
+/// default away from the application's when it is not. Algorithms are pinned to the configured key
+/// type, which refuses <c>alg: none</c> and algorithm confusion (an HS256 token signed with an RSA
+/// public key's bytes); issuer, audience, lifetime and signature are always checked.
+/// </remarks>
+internal sealed class JwtValidator
+{
+    /// <summary>The query parameter browsers (and SignalR's WebSocket transport) carry the token in.</summary>
+    public const string QueryParameter = "access_token";
+
+    /// <summary>The shortest HS256 secret: 256 bits.</summary>
+    public const int MinimumSecretBytes = 32;
+
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly Lazy<(TokenValidationParameters Parameters, ConfigurationManager<OpenIdConnectConfiguration>? Authority)> _setup;
+
+    public JwtValidator(IOptions<AtrHubOptions> options)
+    {
+        _setup = new(() => Create(options.Value));
+    }
+
+    /// <summary>The request's token: <c>?access_token=</c> first (what browsers can send), else <c>Authorization: Bearer</c>.</summary>
+    public static string? TokenOf(HttpRequest request)
+    {
+        if (request.Query.TryGetValue(QueryParameter, out var query) && !string.IsNullOrEmpty(query))
+        {
+            return query.ToString();
+        }
+
+        var header = request.Headers[HeaderNames.Authorization].ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    /// <summary>The token's principal, or null when it is not valid.</summary>
+    public async Task<ClaimsPrincipal?> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        var (parameters, authority) = _setup.Value;
+        if (authority is not null)
+        {
+            var configuration = await authority.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            parameters = parameters.Clone();
+            parameters.IssuerSigningKeys = configuration.SigningKeys;
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+        return result.IsValid ? new ClaimsPrincipal(result.ClaimsIdentity) : null;
+    }
+
+    /// <summary>The HS256 key of a secret.</summary>
+    /// <exception cref="InvalidOperationException">The secret is shorter than 32 bytes.</exception>
+    public static SymmetricSecurityKey SymmetricKey(string secret)
+    {
+        var bytes = Encoding.UTF8.GetBytes(secret);
+        if (bytes.Length < MinimumSecretBytes)
+        {
+            throw new InvalidOperationException($"The JWT key must be at least {MinimumSecretBytes} bytes; it is {bytes.Length}. Generate one with: openssl rand -base64 48");
+        }
+
+        return new SymmetricSecurityKey(bytes);
+    }
+
+    private static (TokenValidationParameters, ConfigurationManager<OpenIdConnectConfiguration>?) Create(AtrHubOptions hub)
+    {
+        var parameters = new TokenValidationParameters
+        {
+            ValidateIssuer = true,
+            ValidIssuer = hub.JwtIssuer,
+            ValidateAudience = true,
+            ValidAudience = hub.JwtAudience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = true,
+            ClockSkew = hub.JwtClockSkew,
+        };
+
+        if (!string.IsNullOrEmpty(hub.JwtAuthority))
+        {
+            var authority = new Uri(hub.JwtAuthority.TrimEnd('/') + "/");
+            var retriever = new HttpDocumentRetriever { RequireHttps = !(authority.Scheme == Uri.UriSchemeHttp && IsLoopback(authority)) };
+            parameters.ValidAlgorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256];
+            return (parameters, new ConfigurationManager<OpenIdConnectConfiguration>(
+                new Uri(authority, ".well-known/openid-configuration").ToString(),
+                new OpenIdConnectConfigurationRetriever(),
+                retriever));
+        }
+
+        var (key, algorithm) = SigningKey(hub);
+        parameters.IssuerSigningKey = key;
+        parameters.ValidAlgorithms = [algorithm];
+        return (parameters, null);
+    }
+
+    private static (SecurityKey Key, string Algorithm) SigningKey(AtrHubOptions hub)
+    {
+        if (!string.IsNullOrEmpty(hub.JwtPublicKeyFile))
+        {
+            var pem = File.ReadAllText(hub.JwtPublicKeyFile);
+            var ec = ECDsa.Create();
+            try
+            {
+                ec.ImportFromPem(pem);
+                return (new ECDsaSecurityKey(ec), SecurityAlgorithms.EcdsaSha256);
+            }
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            {
+                ec.Dispose();
+            }
+
+            var rsa = RSA.Create();
+            rsa.ImportFromPem(pem);
+            return (new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256);
+        }
+
+        var secret = !string.IsNullOrEmpty(hub.JwtKey) ? hub.JwtKey : File.ReadAllText(hub.JwtKeyFile!).Trim();
+        return (SymmetricKey(secret), SecurityAlgorithms.HmacSha256);
+    }
+
+    private static bool IsLoopback(Uri uri)
+        => uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address));
+}
