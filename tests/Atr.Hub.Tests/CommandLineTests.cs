@@ -90,12 +90,54 @@ public sealed class CommandLineTests(RedisServer redis)
     [InlineData(new[] { "publish", "--scope", "organization.1" }, "--name")]
     [InlineData(new[] { "publish", "--name", "a.b" }, "exactly one of --redis or --url")]
     [InlineData(new[] { "publish", "--name", "a.b", "--url", "http://127.0.0.1:1", "--record", "{oops" }, "--record is not valid JSON")]
+    [InlineData(new[] { "token", "--scope", "organization.1" }, "--jwt-key")]
+    [InlineData(new[] { "token", "--scope", "organization.1", "--jwt-key", "short" }, "at least 32 bytes")]
+    [InlineData(new[] { "token", "--scope", "organization.1", "--jwt-key", "cli-signing-key-that-is-long-enough-for-hs256", "--ttl", "forever" }, "--ttl 'forever'")]
+    [InlineData(new[] { "start", "--server-port", "0", "--jwt-key", "short" }, "at least 32 bytes")]
     public async Task BadCommandLinesExitWithTwoAndSayWhy(string[] args, string expected)
     {
         var (exitCode, output) = await AtrServerProcess.RunAsync(args);
 
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenCommandMintsATokenTheHubAccepts()
+    {
+        const string key = "cli-signing-key-that-is-long-enough-for-hs256";
+        await using var hub = await HubHost.StartAsync(options: o => o.JwtKey = key);
+
+        var listen = await AtrServerProcess.RunAsync("token", "--scope", "organization.1234", "--jwt-key", key, "--ttl", "15m");
+        var publish = await AtrServerProcess.RunAsync("token", "--publish", "--scope", "organization.1,organization.1234", "--jwt-key", key);
+
+        Assert.True(listen.ExitCode == 0, listen.Output);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        await using var client = await hub.ConnectAsync("/organization/1234?access_token=" + listen.Output.Trim());
+        await hub.PostPublishAsync(publish.Output.Trim(), new { scope = "organization.1234", name = "post.created" });
+        Assert.Contains("post.created", await client.ReceiveAsync(), StringComparison.Ordinal);
+        Assert.Equal(403, (await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + listen.Output.Trim())).Status);
+    }
+
+    [Fact]
+    public async Task StartWithAKeySaysItRunsJwtMode()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--jwt-key", "cli-signing-key-that-is-long-enough-for-hs256"]);
+        await server.ListeningAsync();
+
+        Assert.Contains("security:  JWT (HS256 key", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ANONYMOUS", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PublicBindIsAllowedOnceTheHubHasAKey()
+    {
+        // Built, never started: the tests listen on loopback only.
+        using var withKey = (IDisposable)Cli.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0", ["Atr:JwtKey"] = "cli-signing-key-that-is-long-enough-for-hs256" });
+        var withoutKey = Assert.Throws<Cli.CommandLineException>(() => Cli.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0" }));
+
+        Assert.Contains("--jwt-key", withoutKey.Message, StringComparison.Ordinal);
+        Assert.Contains("--allow-anonymous", withoutKey.Message, StringComparison.Ordinal);
     }
 
     [Fact]

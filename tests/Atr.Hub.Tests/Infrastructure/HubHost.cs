@@ -61,6 +61,18 @@ internal sealed class HubHost : IAsyncDisposable
     /// <summary>Publishes through <c>POST /publish</c> and returns the response.</summary>
     public Task<HttpResponseMessage> PostPublishAsync(object body) => Http.PostAsJsonAsync("/publish", body);
 
+    /// <summary>Publishes through <c>POST /publish</c> with a bearer token, and checks it was accepted.</summary>
+    public async Task PostPublishAsync(string token, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await Http.SendAsync(request);
+        if ((int)response.StatusCode != 202)
+        {
+            throw new InvalidOperationException($"POST /publish answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

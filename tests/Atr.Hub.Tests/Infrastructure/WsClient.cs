@@ -68,6 +68,10 @@ internal sealed class WsClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (ChannelClosedException)
+        {
+            // The connection ended with nothing more received.
+        }
     }
 
     /// <summary>Frames received so far and not yet taken.</summary>

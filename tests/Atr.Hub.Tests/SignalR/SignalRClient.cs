@@ -28,6 +28,16 @@ internal sealed class SignalRClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Connects with the JSON protocol and a token, to no scope.</summary>
+    public static async Task<SignalRClient> ConnectWithTokenAsync(Uri baseUri, string token, params string[] scopes)
+    {
+        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
+        var client = new SignalRClient(connection);
+        connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
+        await connection.StartAsync().DefaultTimeout();
+        return client;
+    }
+
     /// <summary>Connects with the MessagePack protocol; each event map is kept re-encoded as JSON, key order preserved.</summary>
     public static async Task<SignalRClient> ConnectMessagePackAsync(Uri baseUri, params string[] scopes)
     {
