@@ -50,10 +50,10 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
         Task publishing;
         try
         {
-            await _connectingOrder.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            await _connectingOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var connection = await connecting.ConfigureAwait(false);
+                var connection = await connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
                 publishing = connection.GetSubscriber().PublishAsync(channel, payload);
             }
             finally

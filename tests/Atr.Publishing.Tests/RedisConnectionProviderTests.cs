@@ -41,11 +41,12 @@ public sealed class RedisConnectionProviderTests(RedisServer redis)
     public async Task DisposesAConnectionStillInFlightWhenTheContainerIsDisposed()
     {
         // A listener that never answers: the TCP handshake succeeds, the Redis handshake hangs
-        // until connectTimeout, so the connect is still in flight when the container goes.
+        // until connectTimeout (5 s, far longer than the steps below on a loaded machine), so the
+        // connect is still in flight when the container goes.
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
-        var services = BuildServices($"127.0.0.1:{port},connectTimeout=500");
+        var services = BuildServices($"127.0.0.1:{port},connectTimeout=5000");
         var provider = services.GetRequiredService<RedisConnectionProvider>();
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
