@@ -10,6 +10,8 @@ cd "$(dirname "$0")"
 need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 command -v node >/dev/null 2>&1 || need_packages+=(nodejs npm)
+# The browser tests drive Debian's Chromium with playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || [ -n "${CHROMIUM_PATH:-}" ] || need_packages+=(chromium)
 if ((${#need_packages[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${need_packages[*]} ..."
@@ -43,7 +45,8 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
-# The Node suites (npm workspaces) run against the hub that dotnet test just built.
+# The JS suites (npm workspaces: Atr.Client.Js builds itself, then tests its unit, Node end-to-end
+# and Chromium cases) run against the hub that dotnet test just built.
 node_log=$(mktemp)
 trap 'rm -f "$log" "$node_log"' EXIT
 { npm ci --no-audit --no-fund --loglevel=error && npm test --workspaces --if-present; } 2>&1 | tee "$node_log"

@@ -51,6 +51,11 @@ internal static class HubServer
         }
 
         app.MapAtrHub();
+        if (server.Demo)
+        {
+            DemoEndpoints.Map(app, server.DemoAssets);
+        }
+
         return app;
     }
 
@@ -79,7 +84,7 @@ internal static class HubServer
               publish:   POST {http}/publish
               backplane: {backplane}
               security:  {mode}
-              origins:   {origins}
+              origins:   {origins}{(server.Demo ? $"{Environment.NewLine}  demo:      {http}/demo/" : string.Empty)}
             """;
     }
 

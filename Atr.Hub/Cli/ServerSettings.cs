@@ -14,6 +14,12 @@ internal sealed class ServerSettings
     /// <summary>Allows anonymous mode on an address other than loopback. Default false.</summary>
     public bool AllowAnonymous { get; set; }
 
+    /// <summary>Serves the demo page at <c>/demo/</c>. Default false.</summary>
+    public bool Demo { get; set; }
+
+    /// <summary>The folder of the browser bundle for the demo. Default: <c>Atr.Client.Js/dist/browser</c> found above the working directory.</summary>
+    public string? DemoAssets { get; set; }
+
     /// <summary>The address to bind, or an error for a host that is not an IP address or <c>localhost</c>.</summary>
     public IPAddress BindAddress()
     {

@@ -1,10 +1,10 @@
-// The real @microsoft/signalr client, JSON and MessagePack, receives exactly the object a raw client does.
+// The hub against the real @microsoft/signalr client, JSON and MessagePack: it receives exactly the object a raw client does.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
-import { startHub, queue } from "./hub.js";
+import { startHub, queue } from "./support/hub.mjs";
 
 let hub;
 

@@ -1,0 +1,229 @@
+import type { AtrClientOptions, AtrEvent, ConnectionState, Logger, RetryPolicy, WebSocketConstructor } from "./types";
+import type { ClientTransport } from "./ClientTransport";
+import { AtrConnectionError } from "./errors";
+import { ExponentialBackoff } from "./ExponentialBackoff";
+import { SignalRTransport } from "./SignalRTransport";
+import { WebSocketTransport } from "./WebSocketTransport";
+import { scopeKey, scopePath } from "./scope";
+
+type EventHandler = (event: AtrEvent) => void;
+type StateHandler = (state: ConnectionState, error?: AtrConnectionError) => void;
+
+/**
+ * Listens to one scope of an Atr hub and dispatches its events by name.
+ *
+ * ```js
+ * const client = new AtrClient("http://127.0.0.1:7777", { scope: { organization: 1234 } });
+ * client.on("post.created", (event) => console.log(event.record));
+ * await client.start();
+ * ```
+ *
+ * The client reconnects by itself with exponential backoff and full jitter. It stops for good on a
+ * refusal that a retry cannot fix (a scope not granted, a malformed scope, a protocol error); on an
+ * expired or refused token it asks the token function for a fresh one and reconnects at once.
+ */
+export class AtrClient {
+  /** The scope key the client listens to (`organization.1234`; empty for unscoped events). */
+  readonly scope: string;
+
+  private readonly httpBase: string;
+  private readonly transport: ClientTransport;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly logger: Logger;
+  private readonly handlers = new Map<string, Set<EventHandler>>();
+  private readonly anyHandlers = new Set<EventHandler>();
+  private readonly stateHandlers = new Set<StateHandler>();
+  private currentState: ConnectionState = "disconnected";
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private wake: (() => void) | undefined;
+
+  constructor(baseUrl: string, private readonly options: AtrClientOptions) {
+    this.scope = scopeKey(options.scope);
+    this.httpBase = baseUrl.replace(/\/+$/, "").replace(/^ws(s?):/, "http$1:");
+    this.logger = options.logger ?? {};
+    this.retryPolicy = options.retryPolicy ?? new ExponentialBackoff();
+    if (options.transport === "signalr") {
+      this.transport = new SignalRTransport(`${this.httpBase}/hub?scope=${encodeURIComponent(this.scope)}`, options.signalR, this.logger);
+    } else {
+      const socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      if (!socket) {
+        throw new TypeError("No WebSocket here: pass options.WebSocket (on Node before 22, the ws package).");
+      }
+      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope).replace(/^\/$/, "/"), socket, this.logger);
+    }
+    this.transport.onEvent = (event) => this.dispatch(event);
+  }
+
+  /** `connecting`, `connected`, `reconnecting` or `disconnected`. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Calls `handler` for every event named `name` (`post.created`). */
+  on(name: string, handler: EventHandler): this {
+    let set = this.handlers.get(name);
+    if (!set) this.handlers.set(name, (set = new Set()));
+    set.add(handler);
+    return this;
+  }
+
+  /** Removes one handler of `name`, or all of them. */
+  off(name: string, handler?: EventHandler): this {
+    if (handler) this.handlers.get(name)?.delete(handler);
+    else this.handlers.delete(name);
+    return this;
+  }
+
+  /** Calls `handler` for every event, whatever its name. */
+  onAny(handler: EventHandler): this {
+    this.anyHandlers.add(handler);
+    return this;
+  }
+
+  offAny(handler: EventHandler): this {
+    this.anyHandlers.delete(handler);
+    return this;
+  }
+
+  /** Calls `handler` on every state change, with the error that caused it when there is one. */
+  onState(handler: StateHandler): this {
+    this.stateHandlers.add(handler);
+    return this;
+  }
+
+  offState(handler: StateHandler): this {
+    this.stateHandlers.delete(handler);
+    return this;
+  }
+
+  /**
+   * Connects. Resolves once connected; rejects if the hub refuses for good (then the client is
+   * `disconnected`). Failures that may pass are retried meanwhile.
+   */
+  start(): Promise<void> {
+    if (!this.stopped) return this.running ?? Promise.resolve();
+    this.stopped = false;
+    let settle!: { resolve: () => void; reject: (error: Error) => void };
+    const started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.running = this.run(settle).catch((error) => this.logger.error?.(`Atr: ${error}`));
+    return started;
+  }
+
+  /** Disconnects and stops reconnecting. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake?.();
+    await this.transport.close();
+    await this.running;
+    this.setState("disconnected");
+  }
+
+  /** Every event name publishers have announced (`GET /channels`). */
+  async channels(): Promise<string[]> {
+    const response = await fetch(`${this.httpBase}/channels`);
+    if (!response.ok) throw new Error(`GET /channels answered ${response.status}`);
+    return (await response.json()) as string[];
+  }
+
+  private async run(settle: { resolve: () => void; reject: (error: Error) => void }): Promise<void> {
+    let retries = 0;
+    let lostAt = Date.now();
+    let everConnected = false;
+    let refreshNow = false;
+    while (!this.stopped) {
+      this.setState(everConnected || retries > 0 ? "reconnecting" : "connecting");
+      let ended: AtrConnectionError;
+      try {
+        const token = await this.token();
+        const closed = new Promise<AtrConnectionError>((resolve) => (this.transport.onClose = resolve));
+        await this.transport.connect(token);
+        if (this.stopped) {
+          await this.transport.close();
+          break;
+        }
+        everConnected = true;
+        retries = 0;
+        refreshNow = false;
+        this.setState("connected");
+        settle.resolve();
+        ended = await Promise.race([closed, this.untilStopped()]);
+        if (this.stopped) break;
+        lostAt = Date.now();
+      } catch (error) {
+        ended = error instanceof AtrConnectionError ? error : new AtrConnectionError(String((error as Error)?.message ?? error), "backoff");
+      }
+
+      this.logger.info?.(`Atr: ${ended.message}`);
+      if (ended.decision === "stop") {
+        this.stopped = true;
+        this.setState("disconnected", ended);
+        settle.reject(ended);
+        return;
+      }
+
+      // An expired token: one immediate attempt with a fresh token, then the usual backoff.
+      const delay = ended.decision === "refresh" && !refreshNow
+        ? 0
+        : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
+      refreshNow = ended.decision === "refresh";
+      if (delay === null) {
+        this.stopped = true;
+        this.setState("disconnected", ended);
+        settle.reject(ended);
+        return;
+      }
+      retries++;
+      this.setState("reconnecting", ended);
+      await this.sleep(delay);
+    }
+  }
+
+  private async token(): Promise<string | undefined> {
+    const token = this.options.token;
+    return typeof token === "function" ? await token() : token;
+  }
+
+  private dispatch(event: AtrEvent): void {
+    for (const handler of this.handlers.get(event.name) ?? []) this.safely(handler, event);
+    for (const handler of this.anyHandlers) this.safely(handler, event);
+  }
+
+  private safely(handler: EventHandler, event: AtrEvent): void {
+    try {
+      handler(event);
+    } catch (error) {
+      this.logger.error?.(`Atr: a handler of ${event.name} threw: ${error}`);
+    }
+  }
+
+  private setState(state: ConnectionState, error?: AtrConnectionError): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    for (const handler of this.stateHandlers) {
+      try {
+        handler(state, error);
+      } catch (handlerError) {
+        this.logger.error?.(`Atr: a state handler threw: ${handlerError}`);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private untilStopped(): Promise<AtrConnectionError> {
+    return new Promise((resolve) => {
+      this.wake = () => resolve(new AtrConnectionError("Stopped.", "stop"));
+    });
+  }
+}

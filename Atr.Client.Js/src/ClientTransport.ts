@@ -1,0 +1,13 @@
+import type { AtrEvent } from "./types";
+import type { AtrConnectionError } from "./errors";
+
+/** @internal One connection attempt's channel to the hub, raw WebSocket or SignalR. */
+export interface ClientTransport {
+  /** Opens the connection; rejects with an AtrConnectionError when it cannot. */
+  connect(token: string | undefined): Promise<void>;
+  /** Closes it; no onClose follows. */
+  close(): Promise<void>;
+  onEvent: (event: AtrEvent) => void;
+  /** Called once when an open connection ends by itself. */
+  onClose: (reason: AtrConnectionError) => void;
+}

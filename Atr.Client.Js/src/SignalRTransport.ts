@@ -1,0 +1,89 @@
+import type { AtrEvent, Logger } from "./types";
+import type { ClientTransport } from "./ClientTransport";
+import { AtrConnectionError } from "./errors";
+import type { RetryDecision } from "./closeCodes";
+
+interface HubConnectionLike {
+  on(method: string, handler: (argument: AtrEvent) => void): void;
+  onclose(handler: (error?: Error) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface BuilderLike {
+  withUrl(url: string, options: { accessTokenFactory?: () => string }): BuilderLike;
+  configureLogging(logger: { log(level: number, message: string): void }): BuilderLike;
+  build(): HubConnectionLike;
+}
+
+interface SignalRModule {
+  HubConnectionBuilder: new () => BuilderLike;
+}
+
+/** @internal SignalR at `/hub`: each event is one invocation of `event`. */
+export class SignalRTransport implements ClientTransport {
+  onEvent: (event: AtrEvent) => void = () => {};
+  onClose: (reason: AtrConnectionError) => void = () => {};
+  private connection: HubConnectionLike | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly module: unknown,
+    private readonly logger: Logger,
+  ) {}
+
+  async connect(token: string | undefined): Promise<void> {
+    const signalR = await this.load();
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(this.url, token ? { accessTokenFactory: () => token } : {})
+      .configureLogging({ log: (level, message) => this.log(level, message) })
+      .build();
+    this.connection = connection;
+    connection.on("event", (event) => this.onEvent(event));
+    connection.onclose((error) => {
+      if (this.connection !== connection) return;
+      this.connection = undefined;
+      const message = error?.message ?? "The SignalR connection closed.";
+      this.onClose(new AtrConnectionError(message, decide(message)));
+    });
+    try {
+      await connection.start();
+    } catch (error) {
+      this.connection = undefined;
+      const message = (error as Error)?.message ?? String(error);
+      const status = /\b([1-5]\d\d)\b/.exec(message)?.[1];
+      throw new AtrConnectionError(message, decide(message), status === undefined ? undefined : Number(status));
+    }
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.stop();
+  }
+
+  /** SignalR's levels: 0 trace … 3 warning, 4 error, 5 critical, 6 none. Its failures reach the client's own state anyway. */
+  private log(level: number, message: string): void {
+    if (level >= 4) this.logger.warn?.(`Atr (SignalR): ${message}`);
+    else if (level === 3) this.logger.info?.(`Atr (SignalR): ${message}`);
+    else this.logger.debug?.(`Atr (SignalR): ${message}`);
+  }
+
+  private async load(): Promise<SignalRModule> {
+    const candidate = this.module ?? (globalThis as { signalR?: unknown }).signalR;
+    if (candidate) return candidate as SignalRModule;
+    try {
+      return (await import("@microsoft/signalr")) as unknown as SignalRModule;
+    } catch {
+      this.logger.error?.("Atr: the signalr transport needs @microsoft/signalr (npm install @microsoft/signalr, or load it as the global signalR).");
+      throw new AtrConnectionError("@microsoft/signalr is not available.", "stop");
+    }
+  }
+}
+
+/** The hub's refusals carry their status first (`403: …`); expiry says so. */
+function decide(message: string): RetryDecision {
+  if (/Token expired/i.test(message) || /\b401\b/.test(message)) return "refresh";
+  if (/\b40[03]\b/.test(message)) return "stop";
+  return "backoff";
+}

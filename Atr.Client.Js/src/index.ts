@@ -1,0 +1,16 @@
+export { AtrClient } from "./AtrClient";
+export { ExponentialBackoff } from "./ExponentialBackoff";
+export type { ExponentialBackoffOptions } from "./ExponentialBackoff";
+export { AtrCloseCodes } from "./closeCodes";
+export { AtrConnectionError } from "./errors";
+export type {
+  AtrClientOptions,
+  AtrEvent,
+  ConnectionState,
+  Logger,
+  RetryContext,
+  RetryPolicy,
+  Scope,
+  Transport,
+  WebSocketConstructor,
+} from "./types";

@@ -1,0 +1,76 @@
+/** One event, exactly as the hub sends it (the same object over both transports). */
+export interface AtrEvent<TRecord = unknown> {
+  /** 32 lowercase hexadecimal digits. */
+  id: string;
+  /** The unscoped event name: `post.created`. */
+  name: string;
+  /** ISO 8601 with milliseconds and offset (the original's spelling). */
+  occured_at: string;
+  record: TRecord;
+  record_type: string | null;
+  /** `organization.1234.post.created`. */
+  routing_key: string;
+  [key: string]: unknown;
+}
+
+/** A scope: `"organization.1234"`, `{ organization: 1234 }` (pairs in insertion order), or `""` / `{}` for the unscoped stream. */
+export type Scope = string | Record<string, string | number>;
+
+/** `connecting` (first attempt), `connected`, `reconnecting` (after a drop, waiting or retrying), `disconnected` (stopped or refused for good). */
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
+
+export type Transport = "websocket" | "signalr";
+
+/** Where log lines go; every method is optional. */
+export interface Logger {
+  debug?(message: string): void;
+  info?(message: string): void;
+  warn?(message: string): void;
+  error?(message: string): void;
+}
+
+/** Why the client is about to retry, for a {@link RetryPolicy}. */
+export interface RetryContext {
+  /** Attempts that failed since the last successful connection. */
+  previousRetryCount: number;
+  /** Milliseconds since the connection was lost (or since start). */
+  elapsedMilliseconds: number;
+  /** What ended the previous attempt. */
+  retryReason: Error;
+}
+
+/** Decides how long to wait before the next attempt; `null` stops retrying. */
+export interface RetryPolicy {
+  nextRetryDelayInMilliseconds(context: RetryContext): number | null;
+}
+
+/** The subset of the WebSocket constructor the client needs: the browser's, or Node's `ws` package. */
+export interface WebSocketConstructor {
+  new (url: string): WebSocketLike;
+}
+
+/** @internal The subset of a WebSocket the client uses. */
+export interface WebSocketLike {
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  close(code?: number, reason?: string): void;
+  send(data: string): void;
+}
+
+export interface AtrClientOptions {
+  /** The scope to listen to. */
+  scope: Scope;
+  /** A token, or a function called before every (re)connect that returns a fresh one. */
+  token?: string | (() => string | Promise<string>);
+  /** `websocket` (default: the raw protocol, no dependency) or `signalr` (needs `@microsoft/signalr`). */
+  transport?: Transport;
+  /** The WebSocket constructor: default `globalThis.WebSocket`; on Node before 22 pass the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** The `@microsoft/signalr` module, when it is neither importable nor the global `signalR`. */
+  signalR?: unknown;
+  /** How long to wait between reconnects. Default {@link ExponentialBackoff} (0.5 s doubling to 30 s, full jitter, forever). */
+  retryPolicy?: RetryPolicy;
+  logger?: Logger;
+}

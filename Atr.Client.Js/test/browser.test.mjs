@@ -1,0 +1,73 @@
+// A real browser: Debian's Chromium, driven by playwright-core, on the hub's demo page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startHub, root } from "./support/hub.mjs";
+
+const executablePath = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((candidate) => existsSync(candidate));
+const artifacts = path.join(root, "Atr.Client.Js", "test-results");
+let hub;
+let browser;
+
+before(async () => {
+  // In CI a missing browser fails the run; ./test.sh installs Debian's chromium.
+  assert.ok(executablePath, "Chromium is not installed: apt-get install -y chromium (./test.sh does), or set CHROMIUM_PATH.");
+  hub = await startHub(["--demo"]);
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  mkdirSync(artifacts, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+test("the demo page shows an event published with plain HTTP", async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`${hub.baseUrl}/demo/?scope=organization.1234`);
+  await page.locator("#state", { hasText: "connected" }).waitFor({ timeout: 30_000 });
+
+  // What `curl -X POST …/publish` does.
+  const response = await fetch(`${hub.baseUrl}/publish`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ scope: "organization.1234", name: "post.created", record: { id: 7, title: "Hello from curl" }, record_type: "Post" }),
+  });
+  assert.equal(response.status, 202);
+
+  const toast = page.locator(".toast", { hasText: "post.created" });
+  await toast.waitFor({ timeout: 30_000 });
+  assert.match(await toast.textContent(), /Hello from curl/);
+  await page.screenshot({ path: path.join(artifacts, "demo.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the bundle loads without a build step: a script tag gives Atr, an ES module import gives AtrClient", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${hub.baseUrl}/demo/`);
+  assert.equal(await page.evaluate(() => typeof window.Atr?.AtrClient), "function");
+
+  const received = page.evaluate(async (base) => {
+    const { AtrClient } = await import(`${base}/demo/atr-client.mjs`);
+    const client = new AtrClient(base, { scope: "organization.77" });
+    const first = new Promise((resolve) => client.on("module.loaded", resolve));
+    await client.start();
+    window.__atrReady = true;
+    const event = await first;
+    await client.stop();
+    return event.record;
+  }, hub.baseUrl);
+  await page.waitForFunction(() => window.__atrReady === true, null, { timeout: 30_000 });
+  await hub.publish({ scope: "organization.77", name: "module.loaded", record: { ok: true } });
+
+  assert.deepEqual(await received, { ok: true });
+  await page.close();
+});

@@ -1,0 +1,186 @@
+// AtrClient against a hand-driven fake WebSocket: dispatch, backoff, close codes, tokens.
+import { test, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { AtrClient, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
+import { FakeWebSocket } from "./support/FakeWebSocket.mjs";
+
+const noDelay = { nextRetryDelayInMilliseconds: () => 0 };
+const event = (name, extra = {}) => ({ id: "0".repeat(32), name, occured_at: "2026-11-27T16:52:25.123+00:00", record: null, record_type: null, routing_key: `organization.1.${name}`, ...extra });
+
+function client(options = {}) {
+  return new AtrClient("http://127.0.0.1:7777", { scope: { organization: 1 }, WebSocket: FakeWebSocket, retryPolicy: noDelay, ...options });
+}
+
+async function started(atr) {
+  const start = atr.start();
+  const socket = await FakeWebSocket.waitFor(FakeWebSocket.instances.length + 1);
+  socket.open();
+  await start;
+  return socket;
+}
+
+beforeEach(() => FakeWebSocket.reset());
+
+test("connects to the scope's path, with the token in the query", async () => {
+  const atr = client({ scope: { organization: 1234, user: 42 }, token: "t.o.k" });
+  const socket = await started(atr);
+  assert.equal(socket.url, "ws://127.0.0.1:7777/organization/1234/user/42?access_token=t.o.k");
+  assert.equal(atr.state, "connected");
+  await atr.stop();
+  assert.equal(atr.state, "disconnected");
+  assert.equal(socket.closedByClient, 1000);
+});
+
+test("the unscoped stream and string scopes map to their paths; bad scopes throw", () => {
+  new AtrClient("ws://hub:1/", { scope: "", WebSocket: FakeWebSocket });
+  assert.throws(() => new AtrClient("ws://hub:1", { scope: "organization", WebSocket: FakeWebSocket }), /Invalid scope/);
+  assert.throws(() => new AtrClient("ws://hub:1", { scope: { organization: "1*" }, WebSocket: FakeWebSocket }), /Invalid scope/);
+});
+
+test("dispatches by name and to onAny; off removes a handler; a throwing handler harms no other", async () => {
+  const atr = client();
+  const created = [];
+  const any = [];
+  const updated = (e) => created.push(`updated:${e.id}`);
+  atr.on("post.created", (e) => created.push(e.name)).on("post.created", () => { throw new Error("boom"); }).on("post.updated", updated).onAny((e) => any.push(e.name));
+  const socket = await started(atr);
+
+  socket.message(event("post.created"));
+  atr.off("post.updated", updated);
+  socket.message(event("post.updated"));
+  socket.message("not json");
+
+  assert.deepEqual(created, ["post.created"]);
+  assert.deepEqual(any, ["post.created", "post.updated"]);
+  await atr.stop();
+});
+
+test("backoff waits a random time under a doubling ceiling, capped, with full jitter", () => {
+  const low = new ExponentialBackoff({ initialDelayMs: 100, maxDelayMs: 1_000, random: () => 0 });
+  const high = new ExponentialBackoff({ initialDelayMs: 100, maxDelayMs: 1_000, random: () => 0.999999 });
+  const ceilings = [0, 1, 2, 3, 4, 10].map((n) => low.ceiling(n));
+  assert.deepEqual(ceilings, [100, 200, 400, 800, 1_000, 1_000]);
+  for (let n = 0; n < 12; n++) {
+    const context = { previousRetryCount: n, elapsedMilliseconds: 0, retryReason: new Error() };
+    assert.equal(low.nextRetryDelayInMilliseconds(context), 0);
+    const top = high.nextRetryDelayInMilliseconds(context);
+    assert.ok(top < low.ceiling(n) && top >= low.ceiling(n) - 1, `attempt ${n}: ${top}`);
+  }
+  const limited = new ExponentialBackoff({ maxRetries: 2 });
+  assert.equal(limited.nextRetryDelayInMilliseconds({ previousRetryCount: 2, elapsedMilliseconds: 0, retryReason: new Error() }), null);
+  // Over many draws the default spreads across the whole range.
+  const draws = Array.from({ length: 2_000 }, () => new ExponentialBackoff().nextRetryDelayInMilliseconds({ previousRetryCount: 3, elapsedMilliseconds: 0, retryReason: new Error() }));
+  assert.ok(Math.min(...draws) < 400 && Math.max(...draws) > 3_600 && Math.max(...draws) < 4_000);
+});
+
+for (const [code, name] of [[1001, "shutdown"], [AtrCloseCodes.SlowConsumer, "slow consumer"], [1006, "network loss"], [1011, "server error"]]) {
+  test(`reconnects after ${name} (${code})`, async () => {
+    const atr = client();
+    const states = [];
+    atr.onState((state) => states.push(state));
+    const first = await started(atr);
+    first.serverClose(code);
+    const second = await FakeWebSocket.waitFor(2);
+    second.open();
+    await waitUntil(() => atr.state === "connected");
+    assert.deepEqual(states, ["connecting", "connected", "reconnecting", "connected"]);
+    await atr.stop();
+  });
+}
+
+for (const [code, name] of [[1000, "unsubscribed"], [1003, "binary refused"], [1008, "policy"], [1009, "too big"]]) {
+  test(`stops for good after ${name} (${code})`, async () => {
+    const atr = client();
+    let lastError;
+    atr.onState((state, error) => { if (state === "disconnected") lastError = error; });
+    const socket = await started(atr);
+    socket.serverClose(code, "because");
+    await waitUntil(() => atr.state === "disconnected");
+    assert.equal(lastError.code, code);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(FakeWebSocket.instances.length, 1);
+  });
+}
+
+test("a refused scope (403) rejects start and is not retried", async () => {
+  const atr = client();
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).refuse(403);
+  await assert.rejects(start, (error) => error.code === 403);
+  assert.equal(atr.state, "disconnected");
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
+test("a refused handshake that may pass (503) is retried", async () => {
+  const atr = client();
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).refuse(503);
+  (await FakeWebSocket.waitFor(2)).open();
+  await start;
+  assert.equal(atr.state, "connected");
+  await atr.stop();
+});
+
+test("an expired token is refreshed: the token function runs again and the client reconnects at once", async () => {
+  let issued = 0;
+  const delays = [];
+  const atr = client({
+    token: async () => `token-${++issued}`,
+    retryPolicy: { nextRetryDelayInMilliseconds: (context) => { delays.push(context.previousRetryCount); return 0; } },
+  });
+  const first = await started(atr);
+  assert.match(first.url, /access_token=token-1$/);
+
+  first.serverClose(AtrCloseCodes.TokenExpired, "Token expired");
+  const second = await FakeWebSocket.waitFor(2);
+  assert.match(second.url, /access_token=token-2$/);
+  assert.deepEqual(delays, [], "the refresh attempt does not wait for the backoff");
+  second.open();
+  await waitUntil(() => atr.state === "connected");
+
+  // A 401 on reconnect also asks for a fresh token.
+  second.serverClose(1006);
+  (await FakeWebSocket.waitFor(3)).refuse(401);
+  const fourth = await FakeWebSocket.waitFor(4);
+  assert.match(fourth.url, /access_token=token-4$/);
+  fourth.open();
+  await waitUntil(() => atr.state === "connected");
+  await atr.stop();
+});
+
+test("a retry policy that gives up leaves the client disconnected", async () => {
+  const atr = client({ retryPolicy: { nextRetryDelayInMilliseconds: () => null } });
+  const socket = await started(atr);
+  socket.serverClose(1006);
+  await waitUntil(() => atr.state === "disconnected");
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
+test("stop during a backoff wait ends it at once", async () => {
+  const atr = client({ retryPolicy: { nextRetryDelayInMilliseconds: () => 60_000 } });
+  const socket = await started(atr);
+  socket.serverClose(1001);
+  await waitUntil(() => atr.state === "reconnecting");
+  const stopping = Date.now();
+  await atr.stop();
+  assert.ok(Date.now() - stopping < 1_000);
+  assert.equal(atr.state, "disconnected");
+});
+
+test("without a WebSocket constructor the client says what to pass", () => {
+  const saved = globalThis.WebSocket;
+  delete globalThis.WebSocket;
+  try {
+    assert.throws(() => new AtrClient("http://hub", { scope: "" }), /pass options.WebSocket/);
+  } finally {
+    if (saved) globalThis.WebSocket = saved;
+  }
+});
+
+async function waitUntil(condition, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,57 @@
+// A WebSocket the test drives by hand: it opens, delivers, fails or closes only when told to.
+export class FakeWebSocket {
+  static instances = [];
+
+  constructor(url) {
+    this.url = url;
+    this.onopen = null;
+    this.onmessage = null;
+    this.onerror = null;
+    this.onclose = null;
+    this.closedByClient = null;
+    FakeWebSocket.instances.push(this);
+  }
+
+  static reset() {
+    FakeWebSocket.instances = [];
+  }
+
+  static get last() {
+    return FakeWebSocket.instances.at(-1);
+  }
+
+  /** Resolves when the client has opened its nth socket. */
+  static async waitFor(count, timeoutMs = 5_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (FakeWebSocket.instances.length < count) {
+      if (Date.now() > deadline) throw new Error(`the client opened ${FakeWebSocket.instances.length} sockets, not ${count}`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return FakeWebSocket.instances[count - 1];
+  }
+
+  open() {
+    this.onopen?.({});
+  }
+
+  message(data) {
+    this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
+  }
+
+  /** A refused handshake as Node's ws reports it. */
+  refuse(status) {
+    this.onerror?.({ message: `Unexpected server response: ${status}` });
+    this.onclose?.({ code: 1006, reason: "" });
+  }
+
+  serverClose(code, reason = "") {
+    this.onclose?.({ code, reason });
+  }
+
+  close(code) {
+    this.closedByClient = code ?? 1000;
+    this.onclose?.({ code: code ?? 1000, reason: "" });
+  }
+
+  send() {}
+}
