@@ -20,6 +20,6 @@ internal sealed class OriginPolicy(IOptions<AtrHubOptions> options)
         }
 
         var origin = context.Request.Headers[HeaderNames.Origin];
-        return origin.Count == 0 || _allowed.Contains(origin.ToString());
+        return origin.Count == 0 || _allowed.Contains(origin.ToString().Trim().TrimEnd('/'));
     }
 }
