@@ -55,6 +55,10 @@ public sealed class AtrHubOptions
     [Range(0, int.MaxValue)]
     public int MaxConnectionsPerIp { get; set; }
 
+    /// <summary>The most scopes one SignalR connection may listen to at once; past it <c>Subscribe</c> fails with <c>429: …</c>. Default 64.</summary>
+    [Range(1, 100_000)]
+    public int MaxScopesPerConnection { get; set; } = 64;
+
     /// <summary>Whether any JWT key source is configured.</summary>
     internal bool AuthenticationEnabled
         => !string.IsNullOrEmpty(JwtKey) || !string.IsNullOrEmpty(JwtKeyFile) || !string.IsNullOrEmpty(JwtPublicKeyFile) || !string.IsNullOrEmpty(JwtAuthority);

@@ -5,10 +5,11 @@ namespace Atr.Publishing;
 /// <summary>Checks what arrives on an event channel before a hub forwards it.</summary>
 internal static class EventPayload
 {
-    /// <summary>Whether <paramref name="payload"/> is one complete JSON object with a string <c>name</c> at its top level.</summary>
+    /// <summary>Whether <paramref name="payload"/> is valid UTF-8 and one complete JSON object with a string <c>name</c> at its top level.</summary>
     public static bool IsValid(ReadOnlySpan<byte> payload)
     {
-        if (payload.IsEmpty)
+        // A text frame must be UTF-8: a browser drops a connection (1007) that sends it anything else.
+        if (payload.IsEmpty || !System.Text.Unicode.Utf8.IsValid(payload))
         {
             return false;
         }

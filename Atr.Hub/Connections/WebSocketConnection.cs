@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.Extensions.Logging;
 
@@ -102,9 +103,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     /// <param name="expiresAt">When the connection's token expires: it is closed with <see cref="AtrCloseCodes.TokenExpired"/> then.</param>
     public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null)
     {
-        using var expiry = expiresAt is { } at
-            ? _timeProvider.CreateTimer(_ => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"), null, Clamp(at - _timeProvider.GetUtcNow()), Timeout.InfiniteTimeSpan)
-            : null;
+        using var expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"));
         try
         {
             var sending = SendLoopAsync(socket);
@@ -249,8 +248,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }
-
-    private static TimeSpan Clamp(TimeSpan dueIn) => dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn;
 
     private static bool IsDisconnect(Exception ex)
         => ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException

@@ -102,9 +102,17 @@ public static class AtrHubServiceCollectionExtensions
         // Tokens travel in query strings (browsers cannot set WebSocket headers), and hosting logs
         // every request URL: every logger of the application goes through the redaction.
         var loggerFactory = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory));
-        if (loggerFactory?.ImplementationType is { } factoryType && factoryType != typeof(TokenRedaction))
+        if (loggerFactory is not null)
         {
-            services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new TokenRedaction((ILoggerFactory)ActivatorUtilities.CreateInstance(sp, factoryType))));
+            // Whichever way the factory was registered (type, delegate as Serilog does, instance), wrap it.
+            Func<IServiceProvider, ILoggerFactory> inner = loggerFactory switch
+            {
+                { ImplementationInstance: ILoggerFactory instance } => _ => instance,
+                { ImplementationFactory: { } factory } => sp => (ILoggerFactory)factory(sp),
+                { ImplementationType: { } type } => sp => (ILoggerFactory)ActivatorUtilities.CreateInstance(sp, type),
+                _ => throw new InvalidOperationException("The registered ILoggerFactory cannot be wrapped."),
+            };
+            services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new TokenRedaction(inner(sp))));
         }
 
         services.TryAddSingleton<JwtValidator>();
@@ -117,6 +125,7 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => string.IsNullOrEmpty(o.JwtKeyFile) || File.Exists(o.JwtKeyFile), "The --jwt-key-file does not exist.")
             .Validate(o => string.IsNullOrEmpty(o.JwtPublicKeyFile) || File.Exists(o.JwtPublicKeyFile), "The --jwt-public-key-file does not exist.")
             .Validate(o => string.IsNullOrEmpty(o.JwtAuthority) || Uri.TryCreate(o.JwtAuthority, UriKind.Absolute, out _), "The --jwt-authority must be an absolute URL.");
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AtrHubOptions>, JwtKeyValidation>());
     }
 
     private static void AddSignalR(IServiceCollection services)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using Atr.Hub.Security;
 using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +14,7 @@ namespace Atr.Hub.Protocol;
 /// </summary>
 internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValidator tokens)
 {
+    private const string Unavailable = "keys unavailable";
     private static readonly object IdentityKey = new();
 
     public enum Outcome
@@ -25,6 +27,9 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
 
         /// <summary>No token, or one that is not valid (401).</summary>
         Unauthenticated,
+
+        /// <summary>The keys that verify tokens cannot be had right now (503).</summary>
+        KeysUnavailable,
 
         /// <summary>The token does not grant the scope (403).</summary>
         NotGranted,
@@ -39,6 +44,8 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
     /// <summary>Who the request is: in anonymous mode everyone, with every grant.</summary>
     public sealed record Identity(bool IsAuthenticated, ScopeGrants? Grants, DateTimeOffset? ExpiresAt, string? Failure)
     {
+        public bool KeysUnavailable => Failure == Unavailable;
+
         public bool Allows(string scope) => Grants is null || Grants.Allows(scope);
 
         public bool AllowsPublish(string scope) => Grants is null || Grants.AllowsPublish(scope);
@@ -60,7 +67,23 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         else
         {
             var token = JwtValidator.TokenOf(context.Request);
-            var principal = token is null ? null : await tokens.ValidateAsync(token, context.RequestAborted).ConfigureAwait(false);
+            ClaimsPrincipal? principal = null;
+            var unavailable = false;
+            try
+            {
+                principal = token is null ? null : await tokens.ValidateAsync(token, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (KeysUnavailableException)
+            {
+                unavailable = true;
+            }
+
+            if (unavailable)
+            {
+                // Not cached: the next attempt may find the authority back.
+                return new Identity(false, null, null, Unavailable);
+            }
+
             if (principal is not null)
             {
                 // The application's authenticator sees who is asking.
@@ -90,7 +113,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         var identity = await AuthenticateAsync(context).ConfigureAwait(false);
         if (!identity.IsAuthenticated)
         {
-            return new Decision(Outcome.Unauthenticated, scope, null);
+            return new Decision(identity.KeysUnavailable ? Outcome.KeysUnavailable : Outcome.Unauthenticated, scope, null);
         }
 
         if (!identity.Allows(scope))
@@ -112,7 +135,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             ? AuthorizePathAsync(context, scope.Replace('.', '/'))
             : ValueTask.FromResult(new Decision(Outcome.Malformed, string.Empty, null));
 
-    private static DateTimeOffset? Expiry(System.Security.Claims.ClaimsPrincipal principal)
+    private static DateTimeOffset? Expiry(ClaimsPrincipal principal)
         => long.TryParse(principal.FindFirst("exp")?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : null;

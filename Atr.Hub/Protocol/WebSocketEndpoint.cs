@@ -67,6 +67,9 @@ internal sealed partial class WebSocketEndpoint(
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 await RefuseAsync(context, StatusCodes.Status401Unauthorized, "A valid token is required: pass it as ?access_token=<JWT> or Authorization: Bearer <JWT>.").ConfigureAwait(false);
                 return;
+            case ScopeAuthorizer.Outcome.KeysUnavailable:
+                await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "The keys that verify tokens cannot be fetched right now; retry shortly.").ConfigureAwait(false);
+                return;
             case ScopeAuthorizer.Outcome.NotGranted:
                 await RefuseAsync(context, StatusCodes.Status403Forbidden, "The token does not grant this scope (claim atr_scopes).").ConfigureAwait(false);
                 return;

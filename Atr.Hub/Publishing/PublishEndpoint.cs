@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atr.Hub.Backplane;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
 using Atr.Publishing;
@@ -17,13 +18,22 @@ namespace Atr.Hub.Publishing;
 /// A batch is checked whole before anything is published: a bad item publishes nothing and the
 /// answer names it. If the backplane fails while publishing, the 503 answer says how many were.
 /// </remarks>
-internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory events, ScopeAuthorizer authorizer, HubMetrics metrics, IOptions<AtrHubOptions> options)
+internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer serializer, EventFactory events, ScopeAuthorizer authorizer, HubMetrics metrics, IOptions<AtrHubOptions> options)
 {
     private readonly AtrHubOptions _options = options.Value;
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         var identity = await authorizer.AuthenticateAsync(context).ConfigureAwait(false);
+        if (identity.KeysUnavailable)
+        {
+            return TypedResults.Problem(
+                detail: "The keys that verify tokens cannot be fetched right now; retry shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Keys unavailable",
+                type: "https://atr.invalid/problems/keys-unavailable");
+        }
+
         if (!identity.IsAuthenticated)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -112,12 +122,27 @@ internal sealed class PublishEndpoint(IEventPublisher publisher, EventFactory ev
                 }
             }
 
+            // Serialized whole before anything goes out: a record that cannot be written refuses the
+            // batch instead of cutting it in two.
+            var payloads = new byte[batch.Length][];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                try
+                {
+                    payloads[i] = JsonEventSerializer.ToBytes(serializer, batch[i]);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException or NotSupportedException)
+                {
+                    return Invalid($"{(batch.Length == 1 ? string.Empty : $"Item {i}: ")}the event cannot be written as JSON.", ex.Message);
+                }
+            }
+
             // Started in array order and awaited together: the backplane keeps the order, and a
             // batch costs one round trip to Redis rather than one per event.
             var publishing = new Task[batch.Length];
             for (var i = 0; i < batch.Length; i++)
             {
-                publishing[i] = publisher.PublishAsync(batch[i], context.RequestAborted);
+                publishing[i] = backplane.PublishAsync(batch[i].Scope, payloads[i], context.RequestAborted);
             }
 
             try

@@ -52,12 +52,22 @@ internal sealed class JwtValidator
     }
 
     /// <summary>The token's principal, or null when it is not valid.</summary>
+    /// <exception cref="KeysUnavailableException">The authority's keys cannot be fetched.</exception>
     public async Task<ClaimsPrincipal?> ValidateAsync(string token, CancellationToken cancellationToken)
     {
         var (parameters, authority) = _setup.Value;
         if (authority is not null)
         {
-            var configuration = await authority.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            OpenIdConnectConfiguration configuration;
+            try
+            {
+                configuration = await authority.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
+            {
+                throw new KeysUnavailableException($"The keys of {authority.MetadataAddress} cannot be fetched: {ex.Message}", ex);
+            }
+
             parameters = parameters.Clone();
             parameters.IssuerSigningKeys = configuration.SigningKeys;
         }
@@ -77,6 +87,37 @@ internal sealed class JwtValidator
         }
 
         return new SymmetricSecurityKey(bytes);
+    }
+
+    /// <summary>Why the configured key source cannot verify tokens, or null when it can; checked at start.</summary>
+    public static string? Problem(AtrHubOptions hub)
+    {
+        if (!hub.AuthenticationEnabled)
+        {
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(hub.JwtAuthority))
+        {
+            if (!Uri.TryCreate(hub.JwtAuthority, UriKind.Absolute, out var authority))
+            {
+                return "The --jwt-authority must be an absolute URL.";
+            }
+
+            return authority.Scheme == Uri.UriSchemeHttps || (authority.Scheme == Uri.UriSchemeHttp && IsLoopback(authority))
+                ? null
+                : "The --jwt-authority must use https (http is accepted on loopback only).";
+        }
+
+        try
+        {
+            using var _ = SigningKey(hub).Key as IDisposable;
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException or InvalidOperationException)
+        {
+            return $"The JWT key cannot be used: {ex.Message}";
+        }
     }
 
     private static (TokenValidationParameters, ConfigurationManager<OpenIdConnectConfiguration>?) Create(AtrHubOptions hub)
@@ -116,6 +157,11 @@ internal sealed class JwtValidator
         if (!string.IsNullOrEmpty(hub.JwtPublicKeyFile))
         {
             var pem = File.ReadAllText(hub.JwtPublicKeyFile);
+            if (!pem.Contains("-----BEGIN PUBLIC KEY-----", StringComparison.Ordinal) && !pem.Contains("-----BEGIN RSA PUBLIC KEY-----", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{hub.JwtPublicKeyFile} holds no PEM public key (-----BEGIN PUBLIC KEY-----).");
+            }
+
             var ec = ECDsa.Create();
             try
             {
@@ -139,3 +185,6 @@ internal sealed class JwtValidator
     private static bool IsLoopback(Uri uri)
         => uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address));
 }
+
+/// <summary>The keys that verify tokens cannot be had right now (an OpenID authority out of reach).</summary>
+internal sealed class KeysUnavailableException(string message, Exception inner) : Exception(message, inner);

@@ -36,7 +36,11 @@ internal sealed partial class TokenRedaction(ILoggerFactory inner) : ILoggerFact
     private sealed class RedactingLogger(ILogger inner) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => inner.BeginScope(state);
+            where TState : notnull
+        {
+            var text = state.ToString();
+            return text is not null && !ReferenceEquals(Redact(text), text) ? inner.BeginScope(Redact(text)) : inner.BeginScope(state);
+        }
 
         public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
@@ -50,7 +54,7 @@ internal sealed partial class TokenRedaction(ILoggerFactory inner) : ILoggerFact
             var message = formatter(state, exception);
             var redacted = Redact(message);
             var values = state as IReadOnlyList<KeyValuePair<string, object?>>;
-            var needsState = values is not null && values.Any(v => v.Value is string s && !ReferenceEquals(Redact(s), s));
+            var needsState = values is not null && values.Any(v => NeedsRedaction(v.Value));
             var safeException = exception is not null && !ReferenceEquals(Redact(exception.ToString()), exception.ToString())
                 ? new RedactedException(Redact(exception.ToString()))
                 : exception;
@@ -67,13 +71,17 @@ internal sealed partial class TokenRedaction(ILoggerFactory inner) : ILoggerFact
             {
                 foreach (var (key, value) in values)
                 {
-                    safeState.Add(new(key, value is string text ? Redact(text) : value));
+                    safeState.Add(new(key, NeedsRedaction(value) ? Redact(value!.ToString()!) : value));
                 }
             }
 
             inner.Log(logLevel, eventId, safeState, safeException, (_, _) => redacted);
         }
     }
+
+    // Query strings, URIs and header values are not strings, but their text is what sinks write.
+    private static bool NeedsRedaction(object? value)
+        => value?.ToString() is { } text && !ReferenceEquals(Redact(text), text);
 
     /// <summary>Stands in for an exception whose text held a token.</summary>
     private sealed class RedactedException(string text) : Exception(text)

@@ -73,6 +73,11 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         }
 
         var identity = await _authorizer.AuthenticateAsync(httpContext).ConfigureAwait(false);
+        if (identity.KeysUnavailable)
+        {
+            throw new HubException("503: The keys that verify tokens cannot be fetched right now; retry shortly.");
+        }
+
         if (!identity.IsAuthenticated)
         {
             throw new HubException("401: A valid token is required: pass it with accessTokenFactory (access_token) or Authorization: Bearer.");
@@ -88,10 +93,10 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         var session = new SignalRConnection(connection, address, _options, _metrics, _timeProvider, _logger);
         Context.Items[SessionKey] = session;
         _metrics.ConnectionOpened();
-        session.Start(identity.ExpiresAt);
 
         try
         {
+            session.Start(identity.ExpiresAt);
             foreach (var scope in httpContext.Request.Query["scope"])
             {
                 await Subscribe(scope ?? string.Empty).ConfigureAwait(false);
@@ -126,6 +131,8 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
                 throw new HubException($"400: Malformed scope '{scope}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
             case ScopeAuthorizer.Outcome.Unauthenticated:
                 throw new HubException("401: A valid token is required.");
+            case ScopeAuthorizer.Outcome.KeysUnavailable:
+                throw new HubException("503: The keys that verify tokens cannot be fetched right now; retry shortly.");
             case ScopeAuthorizer.Outcome.NotGranted:
                 throw new HubException($"403: Scope '{scope}' is not allowed for this connection: the token does not grant it (claim atr_scopes).");
             case ScopeAuthorizer.Outcome.Refused:
@@ -133,10 +140,19 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         }
 
         var key = decision.Scope;
+        if (session.ExpiresAt <= _timeProvider.GetUtcNow())
+        {
+            throw new HubException("401: The token expired; reconnect with a fresh token.");
+        }
 
-        if (session.Scopes.Contains(key))
+        if (session.Listens(key))
         {
             return;
+        }
+
+        if (session.ScopeCount >= _options.MaxScopesPerConnection)
+        {
+            throw new HubException($"429: A connection listens to at most {_options.MaxScopesPerConnection} scopes.");
         }
 
         try
@@ -150,7 +166,13 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             throw new HubException("Event backplane unavailable; retry shortly.");
         }
 
-        session.Scopes.Add(key);
+        if (!session.TryAddScope(key))
+        {
+            // The connection ended while this subscribe was under way: undo it.
+            await _subscriptions.RemoveAsync(key, session).ConfigureAwait(false);
+            return;
+        }
+
         await Groups.AddToGroupAsync(Context.ConnectionId, key).ConfigureAwait(false);
     }
 
@@ -161,7 +183,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     {
         ArgumentNullException.ThrowIfNull(scope);
         var session = Session;
-        if (session.Scopes.Remove(scope))
+        if (session.RemoveScope(scope))
         {
             await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
             await Groups.RemoveFromGroupAsync(Context.ConnectionId, scope).ConfigureAwait(false);
@@ -175,14 +197,12 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             return;
         }
 
-        await session.StopAsync().ConfigureAwait(false);
-        foreach (var scope in session.Scopes)
+        _limiter.Release(session.RemoteAddress);
+        foreach (var scope in await session.StopAsync().ConfigureAwait(false))
         {
             await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
         }
 
-        session.Scopes.Clear();
-        _limiter.Release(session.RemoteAddress);
         _metrics.ConnectionClosed();
     }
 

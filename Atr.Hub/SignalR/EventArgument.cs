@@ -61,7 +61,7 @@ internal sealed class EventArgument(ReadOnlyMemory<byte> json)
 
                     break;
                 case JsonValueKind.String:
-                    writer.Write(element.GetString());
+                    writer.Write(Text(element));
                     break;
                 case JsonValueKind.Number when element.TryGetInt64(out var integer):
                     writer.Write(integer);
@@ -81,6 +81,21 @@ internal sealed class EventArgument(ReadOnlyMemory<byte> json)
                 default:
                     writer.WriteNil();
                     break;
+            }
+        }
+
+        // JSON may escape a lone surrogate (\uD800), which no .NET string decodes: one such event must
+        // not fail the write, which would drop every MessagePack client of the scope. Its escaped text stands in.
+        private static string Text(JsonElement element)
+        {
+            try
+            {
+                return element.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                var raw = element.GetRawText();
+                return raw[1..^1];
             }
         }
     }

@@ -1,5 +1,6 @@
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using System.Net;
 using Microsoft.AspNetCore.SignalR;
@@ -20,8 +21,11 @@ internal sealed partial class SignalRConnection : IEventRecipient
     private readonly HubMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _scopes = new(StringComparer.Ordinal);
     private Task _sending = Task.CompletedTask;
-    private ITimer? _expiry;
+    private ExpiryTimer? _expiry;
+    private bool _stopped;
 
     public SignalRConnection(HubConnectionContext connection, IPAddress? remoteAddress, AtrHubOptions options, HubMetrics metrics, TimeProvider timeProvider, ILogger logger)
     {
@@ -36,8 +40,50 @@ internal sealed partial class SignalRConnection : IEventRecipient
     /// <summary>Where the connection comes from, for the per-address limit.</summary>
     public IPAddress? RemoteAddress { get; }
 
-    /// <summary>The scopes this connection listens to. Hub methods of one connection run one at a time.</summary>
-    public HashSet<string> Scopes { get; } = new(StringComparer.Ordinal);
+    /// <summary>When the connection's token expires; null when it never does.</summary>
+    public DateTimeOffset? ExpiresAt { get; private set; }
+
+    public int ScopeCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _scopes.Count;
+            }
+        }
+    }
+
+    public bool Listens(string scope)
+    {
+        lock (_lock)
+        {
+            return _scopes.Contains(scope);
+        }
+    }
+
+    /// <summary>Records a scope the connection now listens to; <see langword="false"/> once it stopped (a hub method racing the disconnect).</summary>
+    public bool TryAddScope(string scope)
+    {
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _scopes.Add(scope);
+            return true;
+        }
+    }
+
+    public bool RemoveScope(string scope)
+    {
+        lock (_lock)
+        {
+            return _scopes.Remove(scope);
+        }
+    }
 
     public long PendingBytes => _queue.PendingBytes;
 
@@ -64,20 +110,26 @@ internal sealed partial class SignalRConnection : IEventRecipient
     /// <summary>Starts the send loop; a connection whose token expires is closed then.</summary>
     public void Start(DateTimeOffset? expiresAt)
     {
+        ExpiresAt = expiresAt;
         _sending = SendLoopAsync();
-        if (expiresAt is { } at)
-        {
-            var dueIn = at - _timeProvider.GetUtcNow();
-            _expiry = _timeProvider.CreateTimer(_ => _ = CloseExpiredAsync(), null, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, Timeout.InfiniteTimeSpan);
-        }
+        _expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => _ = CloseExpiredAsync());
     }
 
-    /// <summary>Stops sending and waits for the send loop to end.</summary>
-    public Task StopAsync()
+    /// <summary>Stops sending, waits for the send loop, and returns the scopes to leave; no scope can be added afterwards.</summary>
+    public async Task<string[]> StopAsync()
     {
+        string[] scopes;
+        lock (_lock)
+        {
+            _stopped = true;
+            scopes = [.. _scopes];
+            _scopes.Clear();
+        }
+
         _expiry?.Dispose();
         _queue.Complete();
-        return _sending;
+        await _sending.ConfigureAwait(false);
+        return scopes;
     }
 
     private async Task CloseExpiredAsync()

@@ -11,6 +11,7 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Uri? _baseUri;
 
     private AtrServerProcess(Process process)
     {
@@ -65,7 +66,7 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
         return (exitCode, process.Output);
     }
 
-    /// <summary>The hub's base address, from the start banner.</summary>
+    /// <summary>The hub's base address, once the whole start banner is out.</summary>
     public async Task<Uri> ListeningAsync()
     {
         var exited = _process.WaitForExitAsync();
@@ -118,7 +119,13 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
         var match = ListeningLine().Match(line);
         if (match.Success)
         {
-            _listening.TrySetResult(new Uri(match.Groups[1].Value));
+            _baseUri = new Uri(match.Groups[1].Value);
+        }
+
+        // The banner's lines arrive one by one; its "origins:" line is always there and comes last but for "demo:".
+        if (_baseUri is not null && line.StartsWith("  origins:", StringComparison.Ordinal))
+        {
+            _listening.TrySetResult(_baseUri);
         }
     }
 

@@ -1,0 +1,108 @@
+using System.Text;
+using System.Text.Json;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Hub.Tests.SignalR;
+using Atr.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Atr.Hub.Tests.Security;
+
+/// <summary>Odd but legal inputs that must not break a hub: long-lived tokens, hostile payloads, unreachable key sources.</summary>
+[Collection(UsesRedis.Name)]
+public sealed class HardeningTests(RedisServer redis)
+{
+    [Fact]
+    public async Task TokensValidForMonthsConnectOnBothEndpoints()
+    {
+        // Past the longest wait a .NET timer takes (about 49.7 days).
+        await using var hub = await JwtAuthenticationTests.StartAsync();
+        var token = TestTokens.Hs256(["organization.1"], expiresIn: TimeSpan.FromDays(90));
+
+        await using var raw = await hub.ConnectAsync("/organization/1?access_token=" + token);
+        await using var signalR = await SignalRClient.ConnectWithTokenAsync(hub.BaseUri, token, "organization.1");
+        await hub.PostPublishAsync(TestTokens.Hs256(publish: true), new { scope = "organization.1", name = "still.here" });
+
+        Assert.Contains("still.here", await raw.ReceiveAsync(), StringComparison.Ordinal);
+        Assert.Contains("still.here", await signalR.ReceiveAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, hub.Metrics.Connections);
+    }
+
+    [Fact]
+    public async Task EventWithALoneSurrogateDoesNotDisconnectMessagePackClients()
+    {
+        await using var hub = await HubHost.StartAsync(redis.Configuration);
+        await using var messagePack = await SignalRClient.ConnectMessagePackAsync(hub.BaseUri, "organization.1");
+        await using var raw = await hub.ConnectAsync("/organization/1");
+
+        await redis.PublishAsync("atr:organization.1", """{"name":"odd","record":"\uD800"}""");
+        await redis.PublishAsync("atr:organization.1", """{"name":"after"}""");
+
+        Assert.Equal("odd", JsonDocument.Parse(await raw.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("after", JsonDocument.Parse(await raw.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("odd", JsonDocument.Parse(await messagePack.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("after", JsonDocument.Parse(await messagePack.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal(HubConnectionState.Connected, messagePack.Connection.State);
+    }
+
+    [Fact]
+    public async Task PayloadThatIsNotUtf8IsDroppedBeforeItReachesABrowser()
+    {
+        await using var hub = await HubHost.StartAsync(redis.Configuration);
+        await using var client = await hub.ConnectAsync("/organization/1");
+        var invalid = Encoding.UTF8.GetBytes("""{"name":"bad","record":"x"}""");
+        invalid[^3] = 0xFF;
+
+        await redis.PublishAsync("atr:organization.1", invalid);
+        await redis.PublishAsync("atr:organization.1", """{"name":"good"}""");
+
+        Assert.Equal("""{"name":"good"}""", await client.ReceiveAsync());
+        await TestTimeouts.UntilAsync(() => hub.Metrics.PayloadsDropped == 1, "the payload is counted as dropped");
+    }
+
+    [Fact]
+    public async Task UnreachableAuthorityAnswers503AndNot500()
+    {
+        var port = FreePort();
+        await using var hub = await HubHost.StartAsync(options: o => o.JwtAuthority = $"http://127.0.0.1:{port}");
+
+        var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
+
+        Assert.Equal(503, response.Status);
+        Assert.Contains("cannot be fetched", response.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AConnectionListensToABoundedNumberOfScopes()
+    {
+        await using var hub = await HubHost.StartAsync(options: o => o.MaxScopesPerConnection = 3);
+        await using var client = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1", "organization.2", "organization.3");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", "organization.4").DefaultTimeout());
+        await client.Connection.InvokeAsync("Unsubscribe", "organization.1").DefaultTimeout();
+        await client.Connection.InvokeAsync("Subscribe", "organization.4").DefaultTimeout();
+
+        Assert.Contains("429", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnusableKeyFileStopsTheStartWithTheReason()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"atr-not-a-key-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(file, "this is not a key");
+
+        var (exitCode, output) = await AtrServerProcess.RunAsync("start", "--server-port", "0", "--jwt-public-key-file", file);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("JWT key cannot be used", output, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
