@@ -44,7 +44,7 @@ export class AtrClient {
     this.logger = options.logger ?? {};
     this.retryPolicy = options.retryPolicy ?? new ExponentialBackoff();
     if (options.transport === "signalr") {
-      this.transport = new SignalRTransport(`${this.httpBase}/hub?scope=${encodeURIComponent(this.scope)}`, options.signalR, this.logger);
+      this.transport = new SignalRTransport(`${this.httpBase}/hub?scope=${encodeURIComponent(this.scope)}`, this.scope, options.signalR, this.logger);
     } else {
       const socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
       if (!socket) {

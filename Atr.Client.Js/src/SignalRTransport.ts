@@ -5,6 +5,7 @@ import type { RetryDecision } from "./closeCodes";
 
 interface HubConnectionLike {
   on(method: string, handler: (argument: AtrEvent) => void): void;
+  invoke(method: string, ...args: unknown[]): Promise<unknown>;
   onclose(handler: (error?: Error) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -28,6 +29,7 @@ export class SignalRTransport implements ClientTransport {
 
   constructor(
     private readonly url: string,
+    private readonly scope: string,
     private readonly module: unknown,
     private readonly logger: Logger,
   ) {}
@@ -48,7 +50,11 @@ export class SignalRTransport implements ClientTransport {
     });
     try {
       await connection.start();
+      // start() resolves at the SignalR handshake, before the hub has subscribed ?scope=; an
+      // invocation is answered only after that, so once this returns no event can be missed.
+      await connection.invoke("Subscribe", this.scope);
     } catch (error) {
+      await connection.stop().catch(() => {});
       this.connection = undefined;
       const message = (error as Error)?.message ?? String(error);
       const status = /\b([1-5]\d\d)\b/.exec(message)?.[1];

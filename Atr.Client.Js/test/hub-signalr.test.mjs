@@ -36,6 +36,8 @@ async function signalRClient(scope, protocol) {
   const events = queue();
   connection.on("event", (event) => events.push(event));
   await connection.start();
+  // start() resolves at the handshake, before the hub subscribed ?scope=; an invocation waits for it.
+  await connection.invoke("Subscribe", scope);
   return { connection, events };
 }
 

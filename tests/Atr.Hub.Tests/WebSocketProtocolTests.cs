@@ -152,15 +152,16 @@ public sealed class WebSocketProtocolTests
     {
         await using var hub = await HubHost.StartAsync(options: o =>
         {
-            o.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
-            o.PeerTimeout = TimeSpan.FromMilliseconds(600);
+            o.KeepAliveInterval = TimeSpan.FromMilliseconds(500);
+            o.PeerTimeout = TimeSpan.FromMilliseconds(2500);
         });
         await using var client = await hub.ConnectAsync("/organization/1");
 
-        // Three peer timeouts go by; the reading client answers every ping. The delay is the span
-        // being observed, not a wait for something to happen: nothing signals "still alive".
+        // A peer timeout and more go by (seven pings); the reading client answers every one. The
+        // delay is the span being observed, not a wait for something to happen: nothing signals
+        // "still alive". Each pong has 2 s to arrive, generous on a loaded machine.
         await TestTimeouts.UntilAsync(() => hub.Metrics.ConnectionsOpened == 1, "the hub accepted the connection");
-        await Task.Delay(TimeSpan.FromMilliseconds(1800));
+        await Task.Delay(TimeSpan.FromMilliseconds(3500));
 
         Assert.Equal(1, hub.Metrics.Connections);
         await hub.PostPublishAsync(new { scope = "organization.1", name = "alive" });

@@ -24,7 +24,7 @@ internal sealed class SignalRClient : IAsyncDisposable
         var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).Build();
         var client = new SignalRClient(connection);
         connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
-        await connection.StartAsync().DefaultTimeout();
+        await client.StartAsync(scopes);
         return client;
     }
 
@@ -34,7 +34,7 @@ internal sealed class SignalRClient : IAsyncDisposable
         var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
         var client = new SignalRClient(connection);
         connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
-        await connection.StartAsync().DefaultTimeout();
+        await client.StartAsync(scopes);
         return client;
     }
 
@@ -44,8 +44,21 @@ internal sealed class SignalRClient : IAsyncDisposable
         var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).AddMessagePackProtocol().Build();
         var client = new SignalRClient(connection);
         connection.On<object>("event", e => client._events.Writer.TryWrite(JsonSerializer.Serialize(e)));
-        await connection.StartAsync().DefaultTimeout();
+        await client.StartAsync(scopes);
         return client;
+    }
+
+    /// <summary>
+    /// Starts, then makes sure the <c>?scope=</c> subscriptions are in place: StartAsync returns at the
+    /// SignalR handshake, before the hub's OnConnectedAsync; an invocation is answered only after it.
+    /// </summary>
+    private async Task StartAsync(string[] scopes)
+    {
+        await Connection.StartAsync().DefaultTimeout();
+        if (scopes.Length > 0)
+        {
+            await Connection.InvokeAsync("Subscribe", scopes[0]).DefaultTimeout();
+        }
     }
 
     public async Task<string> ReceiveAsync()
