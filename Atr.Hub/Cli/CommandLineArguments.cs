@@ -76,6 +76,3 @@ internal sealed class CommandLineArguments
     public static string Describe(IReadOnlyList<Flag> flags)
         => string.Join(Environment.NewLine, flags.Select(f => $"  {string.Join(", ", f.Names),-36} {f.Help}"));
 }
-
-/// <summary>A command line that cannot be run as written; exit code 2.</summary>
-internal sealed class CommandLineException(string message) : Exception(message);

@@ -148,7 +148,4 @@ internal sealed partial class WebSocketEndpoint(
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(text + "\n");
     }
-
-    [LoggerMessage(1, LogLevel.Warning, "Could not subscribe to scope '{Scope}'; the connection was refused with 503.")]
-    private static partial void LogSubscribeFailed(ILogger logger, string scope, Exception exception);
 }

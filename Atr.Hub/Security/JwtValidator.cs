@@ -185,6 +185,3 @@ internal sealed class JwtValidator
     private static bool IsLoopback(Uri uri)
         => uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address));
 }
-
-/// <summary>The keys that verify tokens cannot be had right now (an OpenID authority out of reach).</summary>
-internal sealed class KeysUnavailableException(string message, Exception inner) : Exception(message, inner);

@@ -205,7 +205,4 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
 
         _metrics.ConnectionClosed();
     }
-
-    [LoggerMessage(1, LogLevel.Warning, "Could not subscribe to scope '{Scope}' for a SignalR connection.")]
-    private static partial void LogSubscribeFailed(ILogger logger, string scope, Exception exception);
 }

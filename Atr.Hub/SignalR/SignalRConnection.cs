@@ -165,7 +165,4 @@ internal sealed partial class SignalRConnection : IEventRecipient
             _queue.Complete();
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "SignalR connection {ConnectionId} is a slow consumer ({PendingBytes} bytes queued); aborting it.")]
-    private static partial void LogSlowConsumer(ILogger logger, string connectionId, long pendingBytes);
 }

@@ -62,7 +62,4 @@ internal sealed partial class EventDispatcher(
             LogPayloadDropped(logger, dropped, scope, length);
         }
     }
-
-    [LoggerMessage(1, LogLevel.Warning, "Dropped {Count} payload(s) that were not a JSON object with a string 'name'; the latest on scope '{Scope}', {Length} bytes.")]
-    private static partial void LogPayloadDropped(ILogger logger, long count, string scope, int length);
 }
