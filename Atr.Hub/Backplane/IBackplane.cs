@@ -9,6 +9,9 @@ internal interface IBackplane
     /// <summary>A name for logs and the start banner: <c>in-memory</c>, <c>redis</c>.</summary>
     string Name { get; }
 
+    /// <summary>Whether events can flow now (always, in memory; Redis: the connection is up).</summary>
+    bool IsConnected { get; }
+
     /// <summary>Starts receiving the events of <paramref name="scope"/>; completes once the subscription is in place.</summary>
     Task SubscribeAsync(string scope, CancellationToken cancellationToken);
 

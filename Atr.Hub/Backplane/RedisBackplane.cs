@@ -24,6 +24,15 @@ internal sealed class RedisBackplane(
 
     public string Name => "redis";
 
+    public bool IsConnected
+    {
+        get
+        {
+            var connecting = connections.GetConnectionAsync();
+            return connecting.IsCompletedSuccessfully && connecting.Result.IsConnected;
+        }
+    }
+
     public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
     {
         var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -6,6 +6,7 @@ using Atr.Hub;
 using Atr.Hub.Publishing;
 using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the hub under <paramref name="basePath"/>: the raw WebSocket endpoint
     /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c>,
-    /// <c>GET {basePath}/channels</c>, <c>GET {basePath}/stats</c> and, unless
+    /// <c>GET {basePath}/channels</c>, <c>GET {basePath}/stats</c>, <c>GET {basePath}/health/live</c>,
+    /// <c>GET {basePath}/health/ready</c> and, unless
     /// <see cref="AtrHubOptions.EnableSignalR"/> is off, the SignalR hub at <c>{basePath}/hub</c>.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
@@ -38,6 +40,9 @@ public static class AtrHubEndpointRouteBuilderExtensions
 
         var group = endpoints.MapGroup(basePath);
         group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));
+        // Liveness: the process answers. Readiness: not stopping, and the backplane is connected.
+        group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        group.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(AtrHubServiceCollectionExtensions.ReadyTag) });
         group.MapGet("/channels", (ChannelsEndpoint endpoint, CancellationToken cancellationToken) => endpoint.HandleAsync(cancellationToken));
         group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes, ConnectionManager connections) => TypedResults.Json(
             new HubStats(

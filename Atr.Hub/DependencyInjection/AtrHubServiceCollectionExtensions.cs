@@ -80,6 +80,8 @@ public static class AtrHubServiceCollectionExtensions
             ? sp.GetRequiredService<RedisBackplane>()
             : sp.GetRequiredService<InMemoryBackplane>());
 
+        services.AddHealthChecks().AddCheck<BackplaneHealthCheck>("atr-backplane", tags: [ReadyTag]);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackplaneConnector>());
         services.TryAddSingleton<ScopeAuthorizer>();
         services.TryAddSingleton<OriginPolicy>();
         services.TryAddSingleton<ConnectionLimiter>();
@@ -157,6 +159,9 @@ public static class AtrHubServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AtrHub>>()));
     }
+
+    /// <summary>The tag of the health checks that decide readiness.</summary>
+    internal const string ReadyTag = "atr-ready";
 
     /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check.</summary>
     internal sealed class HubMarker;

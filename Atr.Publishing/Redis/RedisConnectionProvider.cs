@@ -117,6 +117,10 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
 
         var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
+
+        // Reconnect quickly after Redis restarts (the default backs off for seconds): a node must
+        // resubscribe its scopes, and publishers resume, within about a second of Redis being back.
+        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
         _owned = true;
         return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
     }

@@ -25,28 +25,15 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var executable = FindRedisServer();
         Exception? last = null;
 
         // A free port can be taken between choosing and binding it; try a few.
         for (var attempt = 0; attempt < 5; attempt++)
         {
             Port = FreePort();
-            _process = Process.Start(new ProcessStartInfo(executable)
-            {
-                ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-
             try
             {
-                _client = await WaitForPingAsync(Configuration, TimeSpan.FromSeconds(15));
+                await StartOnPortAsync();
                 return;
             }
             catch (Exception ex)
@@ -57,6 +44,37 @@ public sealed class RedisServer : IAsyncLifetime
         }
 
         throw new InvalidOperationException($"redis-server did not start on a loopback port: {last?.Message}", last);
+    }
+
+    /// <summary>Kills the server at once (SIGKILL), as a crash would.</summary>
+    public async Task CrashAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+            _client = null;
+        }
+
+        Kill();
+    }
+
+    /// <summary>Starts the server again on the same port, empty.</summary>
+    public Task RestartAsync() => StartOnPortAsync();
+
+    private async Task StartOnPortAsync()
+    {
+        _process = Process.Start(new ProcessStartInfo(FindRedisServer())
+        {
+            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        _client = await WaitForPingAsync(Configuration, TimeSpan.FromSeconds(15));
     }
 
     public async Task DisposeAsync()
@@ -90,6 +108,7 @@ public sealed class RedisServer : IAsyncLifetime
             {
                 var options = ConfigurationOptions.Parse(configuration);
                 options.AbortOnConnectFail = true;
+                options.AllowAdmin = true;
                 options.ConnectTimeout = 2000;
                 var client = await ConnectionMultiplexer.ConnectAsync(options);
                 await client.GetDatabase().PingAsync();
@@ -134,7 +153,7 @@ public sealed class RedisServer : IAsyncLifetime
     {
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: true); // SIGKILL
             _process.WaitForExit(5000);
         }
 

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Hub.Tests.SignalR;
+using Atr.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Atr.Hub.Tests.Reliability;
+
+/// <summary>A node outlives Redis crashing, restarting and cutting its subscriber, with its clients still connected.</summary>
+public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public Task DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task NodeResubscribesEveryScopeAfterRedisCrashesAndRestarts()
+    {
+        await using var hub = await HubHost.StartAsync(_redis.Configuration);
+        await using var raw = await hub.ConnectAsync("/organization/1");
+        await using var signalR = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.2");
+        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+
+        for (var cycle = 0; cycle < 3; cycle++)
+        {
+            await _redis.CrashAsync();
+            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+
+            await _redis.RestartAsync();
+            var back = Stopwatch.StartNew();
+            await TestTimeouts.UntilAsync(
+                async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1 && await _redis.SubscriberCountAsync("atr:organization.2") == 1,
+                "both scopes are subscribed again");
+            output.WriteLine($"cycle {cycle}: resubscribed {back.ElapsedMilliseconds} ms after Redis accepted connections");
+            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready again");
+
+            await _redis.PublishAsync("atr:organization.1", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
+            await _redis.PublishAsync("atr:organization.2", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
+            Assert.Equal(cycle, JsonDocument.Parse(await raw.ReceiveAsync()).RootElement.GetProperty("cycle").GetInt32());
+            Assert.Equal(cycle, JsonDocument.Parse(await signalR.ReceiveAsync()).RootElement.GetProperty("cycle").GetInt32());
+        }
+
+        // The clients' sockets stayed open through every outage.
+        Assert.Equal(WebSocketState.Open, raw.Socket.State);
+        Assert.Equal(2, hub.Metrics.Connections);
+        Assert.Equal(2, hub.Metrics.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task NodeResubscribesAfterRedisCutsItsPubSubConnection()
+    {
+        await using var hub = await HubHost.StartAsync(_redis.Configuration);
+        await using var raw = await hub.ConnectAsync("/organization/1");
+
+        var killed = await _redis.Client.GetServer(_redis.Configuration).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        Assert.True((long)killed! >= 1);
+
+        await TestTimeouts.UntilAsync(async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1, "the scope is subscribed again");
+        await _redis.PublishAsync("atr:organization.1", """{"name":"after.kill"}""");
+
+        Assert.Equal("""{"name":"after.kill"}""", await raw.ReceiveAsync());
+        Assert.Equal(WebSocketState.Open, raw.Socket.State);
+    }
+
+    [Fact]
+    public async Task LivenessAndReadinessFollowTheHealthCheckConventions()
+    {
+        await using var hub = await HubHost.StartAsync(_redis.Configuration);
+
+        // The node connects to Redis as it starts, before any client asks for a scope.
+        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        var live = await hub.Http.GetAsync("/health/live");
+
+        Assert.Equal(200, (int)live.StatusCode);
+        Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
+
+        await _redis.CrashAsync();
+        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal("Unhealthy", await (await hub.Http.GetAsync("/health/ready")).Content.ReadAsStringAsync());
+    }
+}
