@@ -48,6 +48,31 @@ internal sealed partial class EventDispatcher(
         metrics.FramesQueuedBy(queued);
     }
 
+    /// <summary>
+    /// Tells every local connection that the node was cut off from the backplane and is back: events
+    /// published meanwhile are lost, so clients should refetch what they show. One control event,
+    /// <c>atr.resync</c>, goes to each scope through the ordinary path.
+    /// </summary>
+    public void BackplaneRestored()
+    {
+        var now = timeProvider.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var group in groups.All)
+        {
+            var payload = System.Text.Encoding.UTF8.GetBytes(
+                $$"""{"name":"{{ResyncEvent}}","occured_at":"{{now}}","reason":"backplane_interrupted","scope":"{{group.Scope}}"}""");
+            var frame = new EventFrame(group.Scope, payload);
+            foreach (var recipient in group.Members())
+            {
+                recipient.Deliver(frame);
+            }
+        }
+
+        LogBackplaneRestored(logger, groups.Count);
+    }
+
+    /// <summary>The control event that follows an outage of the backplane: events may have been missed, refetch.</summary>
+    public const string ResyncEvent = "atr.resync";
+
     private void Dropped(string scope, int length)
     {
         metrics.PayloadDropped();

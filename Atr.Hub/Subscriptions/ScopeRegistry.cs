@@ -16,6 +16,9 @@ internal sealed class ScopeRegistry
 
     public void Remove(ScopeGroup group) => _groups.TryRemove(new KeyValuePair<string, ScopeGroup>(group.Scope, group));
 
+    /// <summary>Every group, as it stands now.</summary>
+    public IEnumerable<ScopeGroup> All => _groups.Values;
+
     /// <summary>The local recipients of <paramref name="scope"/>, or an empty array.</summary>
     public IEventRecipient[] RecipientsOf(string scope)
         => _groups.TryGetValue(scope, out var group) ? group.Members() : [];
