@@ -46,6 +46,9 @@ public sealed class RedisServer : IAsyncLifetime
         throw new InvalidOperationException($"redis-server did not start on a loopback port: {last?.Message}", last);
     }
 
+    /// <summary>A server that will listen on a free port once <see cref="RestartAsync"/> is called: Redis absent, for now.</summary>
+    public static RedisServer NotYetStarted() => new() { Port = FreePort() };
+
     /// <summary>Kills the server at once (SIGKILL), as a crash would.</summary>
     public async Task CrashAsync()
     {
@@ -58,7 +61,7 @@ public sealed class RedisServer : IAsyncLifetime
         Kill();
     }
 
-    /// <summary>Starts the server again on the same port, empty.</summary>
+    /// <summary>Starts the server (again) on its port, empty.</summary>
     public Task RestartAsync() => StartOnPortAsync();
 
     private async Task StartOnPortAsync()

@@ -76,6 +76,31 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NodeStartsWithoutRedisAndJoinsWhenRedisAppears()
+    {
+        var absent = RedisServer.NotYetStarted();
+        try
+        {
+            await using var hub = await HubHost.StartAsync(absent.Configuration);
+            Assert.Equal(503, (int)(await hub.Http.GetAsync("/health/ready")).StatusCode);
+            Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
+
+            await absent.RestartAsync();
+            var appeared = Stopwatch.StartNew();
+            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready once Redis appears");
+            output.WriteLine($"ready {appeared.ElapsedMilliseconds} ms after Redis accepted connections");
+
+            await using var client = await hub.ConnectAsync("/organization/1");
+            await absent.PublishAsync("atr:organization.1", """{"name":"at.last"}""");
+            Assert.Equal("""{"name":"at.last"}""", await client.ReceiveAsync());
+        }
+        finally
+        {
+            await absent.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task LivenessAndReadinessFollowTheHealthCheckConventions()
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
