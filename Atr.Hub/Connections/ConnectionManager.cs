@@ -23,8 +23,6 @@ internal sealed class ConnectionManager
 
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
 
-    public int Count => _connections.Count;
-
     /// <summary>Bytes of frames queued on every connection and not yet written (a sum over connections: for stats, not the hot path).</summary>
     public long QueuedBytes => _connections.Keys.Sum(c => c.PendingBytes);
 
@@ -45,8 +43,6 @@ internal sealed class ConnectionManager
     }
 
     public void Remove(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
-
-    public IEnumerable<WebSocketConnection> All => _connections.Keys;
 
     private void CloseAll()
     {

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
 using Atr.Publishing;
 
 namespace Atr.Hub.Security;
@@ -36,16 +35,9 @@ internal sealed class ScopeGrants
         foreach (var claim in principal.FindAll(ScopesClaim))
         {
             hasScopes = true;
-            if (claim.ValueType == JsonClaimValueTypes.JsonArray)
-            {
-                using var document = JsonDocument.Parse(claim.Value);
-                grants.AddRange(document.RootElement.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!));
-            }
-            else
-            {
-                // A JSON array arrives as one claim per element; a string may hold several, space-separated.
-                grants.AddRange(claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-            }
+
+            // The token handler turns a JSON array into one claim per element; a string may hold several, space-separated.
+            grants.AddRange(claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
 
         var publish = principal.FindFirst(PublishClaim)?.Value;
@@ -75,10 +67,4 @@ internal sealed class ScopeGrants
 
     /// <summary>Whether the token may publish to <paramref name="scope"/>.</summary>
     public bool AllowsPublish(string scope) => CanPublish && (!HasScopesClaim || Allows(scope));
-
-    /// <summary>A JSON claim value type, as IdentityModel names it, without a reference to it here.</summary>
-    private static class JsonClaimValueTypes
-    {
-        public const string JsonArray = "JSON_ARRAY";
-    }
 }

@@ -85,8 +85,6 @@ internal sealed partial class SignalRConnection : IEventRecipient
         }
     }
 
-    public long PendingBytes => _queue.PendingBytes;
-
     public bool Deliver(EventFrame frame)
     {
         switch (_queue.TryEnqueue(frame))

@@ -35,7 +35,7 @@ internal sealed partial class EventDispatcher(
             return;
         }
 
-        var frame = new EventFrame(scope, payload);
+        var frame = new EventFrame(payload);
         var queued = 0;
         foreach (var recipient in recipients)
         {
@@ -60,7 +60,7 @@ internal sealed partial class EventDispatcher(
         {
             var payload = System.Text.Encoding.UTF8.GetBytes(
                 $$"""{"name":"{{ResyncEvent}}","occured_at":"{{now}}","reason":"backplane_interrupted","scope":"{{group.Scope}}"}""");
-            var frame = new EventFrame(group.Scope, payload);
+            var frame = new EventFrame(payload);
             foreach (var recipient in group.Members())
             {
                 recipient.Deliver(frame);

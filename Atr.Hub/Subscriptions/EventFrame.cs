@@ -5,12 +5,9 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 namespace Atr.Hub.Subscriptions;
 
 /// <summary>One event as it leaves the node: its bytes, made once and shared by every recipient.</summary>
-internal sealed class EventFrame(string scope, ReadOnlyMemory<byte> payload)
+internal sealed class EventFrame(ReadOnlyMemory<byte> payload)
 {
     private SerializedHubMessage? _hubMessage;
-
-    /// <summary>The scope key the event was published to.</summary>
-    public string Scope { get; } = scope;
 
     /// <summary>The event JSON exactly as it arrived from the backplane: the raw WebSocket text frame.</summary>
     public ReadOnlyMemory<byte> Payload { get; } = payload;
