@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Atr.Hub.Backplane;
 using Atr.Hub.Diagnostics;
-using Atr.Hub.Protocol;
+using Atr.Hub.Security;
 using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,5 +1,4 @@
 using Atr.Hub.Diagnostics;
-using Atr.Hub.Protocol;
 using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.SignalR;

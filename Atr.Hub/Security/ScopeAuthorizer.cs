@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Security.Claims;
-using Atr.Hub.Security;
+using Atr.Hub.Protocol;
 using Atr.Publishing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace Atr.Hub.Protocol;
+namespace Atr.Hub.Security;
 
 /// <summary>
 /// The one place that decides whether a request may listen to a scope, for the raw endpoint (from
