@@ -90,6 +90,21 @@ public sealed class AtrHubOptions
     /// <summary>How long the hub waits for a client to answer its close frame before it aborts the connection. Default 5 s.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a node proves its Redis subscription. When nothing arrived for half an interval, it
+    /// publishes a probe on its own channel; when nothing arrived for two intervals, the node is not
+    /// ready and replaces its subscriber connection. Default 5 s.
+    /// </summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// At shutdown, how many connections per second are closed with 1001, so that tens of thousands
+    /// of clients do not all reconnect to the other nodes in the same millisecond. Default 10,000:
+    /// keep connections ÷ rate well under the host's shutdown timeout.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int ShutdownCloseRate { get; set; } = 10_000;
+
     /// <summary>The largest <c>POST /publish</c> body, in bytes; a larger one gets 413. Default 1 MiB.</summary>
     [Range(1024, int.MaxValue)]
     public long MaxPublishBodyBytes { get; set; } = 1024 * 1024;

@@ -9,7 +9,7 @@ internal interface IBackplane
     /// <summary>A name for logs and the start banner: <c>in-memory</c>, <c>redis</c>.</summary>
     string Name { get; }
 
-    /// <summary>Whether events can flow now (always, in memory; Redis: the connection is up).</summary>
+    /// <summary>Whether events can flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
     bool IsConnected { get; }
 
     /// <summary>Starts receiving the events of <paramref name="scope"/>; completes once the subscription is in place.</summary>
@@ -19,5 +19,9 @@ internal interface IBackplane
     Task UnsubscribeAsync(string scope);
 
     /// <summary>Publishes a serialized event to every node subscribed to <paramref name="scope"/>.</summary>
-    Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+    /// <returns>
+    /// True when the backplane took it; false when it reached only this node's clients, because the
+    /// node is cut off from the backplane.
+    /// </returns>
+    Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }

@@ -14,10 +14,10 @@ internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
 
     public Task UnsubscribeAsync(string scope) => Task.CompletedTask;
 
-    public Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         // Recipients keep the frame after this returns; the caller may reuse its buffer.
         dispatcher.Dispatch(scope, payload.ToArray());
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 }

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -11,44 +11,432 @@ namespace Atr.Hub.Backplane;
 /// never a pattern, so a <c>PUBLISH</c> costs Redis the same however many scopes exist.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Each scope gets its own <see cref="ChannelMessageQueue"/>, which StackExchange.Redis drains in
 /// order: events of one scope keep their publish order, scopes do not wait for each other.
+/// </para>
+/// <para>
+/// The subscriptions live on a connection of the backplane's own, so that it can be replaced when
+/// it goes silent: a subscriber whose TCP connection looks healthy while nothing arrives (a "zombie")
+/// is the most common silent failure of Redis-backed hubs. <see cref="RunAsync"/> proves the
+/// subscription end to end with a probe published on the node's own channel, and replaces the
+/// connection when the probe does not come back. While Redis is away, clients are still accepted and
+/// in-node publishes still reach them; their scopes are subscribed once Redis is back, and every
+/// client then gets the <c>atr.resync</c> event.
+/// </para>
 /// </remarks>
-internal sealed class RedisBackplane(
-    RedisConnectionProvider connections,
-    EventDispatcher dispatcher,
-    IOptions<AtrHubOptions> options) : IBackplane
+internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ChannelMessageQueue> _queues = new(StringComparer.Ordinal);
-    private readonly string _prefix = options.Value.ChannelPrefix;
+    private readonly RedisConnectionProvider _publisher;
+    private readonly EventDispatcher _dispatcher;
+    private readonly AtrHubOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RedisChannel _probeChannel;
+    private readonly Lazy<Task> _started;
+
+    // Scope → its queue on the current subscriber connection; null while the scope waits for the
+    // connection (Redis away, or the connection just replaced). Guarded by _gate, which also orders
+    // every SUBSCRIBE and UNSUBSCRIBE of the node, so the two never cross on the wire.
+    private readonly Dictionary<string, ChannelMessageQueue?> _scopes = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ConnectionMultiplexer? _subscriber;
+    private int _waiting;
+    private bool _probeSubscribed;
+    private bool _disposed;
+
+    // Timestamps (TimeProvider ticks): the last message of any kind on the subscriber connection,
+    // and when the current connection was made or restored. A connection is proven once a message
+    // arrived after it was (re)made.
+    private long _lastHeard;
+    private long _connectedAt;
+
+    public RedisBackplane(
+        RedisConnectionProvider publisher,
+        EventDispatcher dispatcher,
+        IOptions<AtrHubOptions> options,
+        TimeProvider time,
+        ILogger<RedisBackplane> logger)
+    {
+        _publisher = publisher;
+        _dispatcher = dispatcher;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _probeChannel = RedisChannel.Literal($"{_options.ChannelPrefix}atr-node:{Guid.NewGuid():N}");
+        _started = new Lazy<Task>(ConnectFirstAsync);
+    }
 
     public string Name => "redis";
 
+    /// <summary>
+    /// Events flow: the subscriber is connected, every scope is subscribed on it, and a message (an
+    /// event or the node's probe) arrived on it within the last two probe intervals.
+    /// </summary>
     public bool IsConnected
     {
         get
         {
-            var connecting = connections.GetConnectionAsync();
-            return connecting.IsCompletedSuccessfully && connecting.Result.IsConnected;
+            if (_subscriber is not { IsConnected: true } || Volatile.Read(ref _waiting) != 0)
+            {
+                return false;
+            }
+
+            var lastHeard = Volatile.Read(ref _lastHeard);
+            return lastHeard >= Volatile.Read(ref _connectedAt)
+                && _time.GetElapsedTime(lastHeard) <= 2 * _options.ProbeInterval;
         }
     }
 
+    /// <summary>Whether the subscriber connection is up, proven or not.</summary>
+    private bool SubscriberUp => _subscriber is { IsConnected: true };
+
     public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
     {
-        var connection = await connections.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        var subscriber = connection.GetSubscriber();
+        // The first connect attempt is awaited: a client of a freshly started node is subscribed
+        // when its handshake completes, as at any other time Redis is up.
+        await _started.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // SubscriptionManager subscribes a scope once; a second queue would deliver twice.
+            if (!_scopes.TryAdd(scope, null))
+            {
+                throw new InvalidOperationException($"Scope '{scope}' is already subscribed.");
+            }
+
+            if (_subscriber is { IsConnected: true } subscriber)
+            {
+                try
+                {
+                    _scopes[scope] = await SubscribeOnAsync(subscriber, scope).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    // Lost just now: the scope waits for the connection like any other.
+                    LogSubscribeDeferred(_logger, scope, ex);
+                }
+            }
+
+            // Redis is away. The client is accepted all the same: in-node publishes reach it, and
+            // once the scope is subscribed it gets atr.resync, as every client after an outage.
+            _waiting++;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task UnsubscribeAsync(string scope)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_scopes.Remove(scope, out var queue))
+            {
+                return;
+            }
+
+            if (queue is null)
+            {
+                _waiting--;
+                return;
+            }
+
+            // Removed from the client library's registry before UNSUBSCRIBE is sent, so a connection
+            // restored later does not subscribe it again even when this throws.
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (SubscriberUp)
+        {
+            await _publisher.PublishAsync(Channel(scope), payload, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        // Cut off from Redis: this node's own clients get the event now (it would not come back to
+        // the node through Redis), and Redis gets it too if the publishing connection still works.
+        _dispatcher.Dispatch(scope, payload.ToArray());
+        var publishing = _publisher.GetConnectionAsync();
+        if (publishing.IsCompletedSuccessfully && publishing.Result.IsConnected)
+        {
+            try
+            {
+                await _publisher.PublishAsync(Channel(scope), payload, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogPublishedInNodeOnly(_logger, scope, ex);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Connects, then every <see cref="AtrHubOptions.ProbeInterval"/> proves the subscription: when
+    /// nothing arrived for half an interval it publishes a probe on the node's own channel, and when
+    /// nothing arrived for two intervals on a connection that claims to be up, it replaces the
+    /// connection and subscribes every scope again.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        await _started.Value.WaitAsync(stoppingToken).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(_options.ProbeInterval, _time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            var subscriber = _subscriber;
+            if (subscriber is not { IsConnected: true })
+            {
+                // Down, not silent: the client library reconnects and resubscribes by itself.
+                continue;
+            }
+
+            if (!Volatile.Read(ref _probeSubscribed) || Volatile.Read(ref _waiting) != 0)
+            {
+                // Connected without the restoration having run (or having failed half way): finish it.
+                await RestoreAsync(subscriber).ConfigureAwait(false);
+                continue;
+            }
+
+            var silentSince = Math.Max(Volatile.Read(ref _lastHeard), Volatile.Read(ref _connectedAt));
+            var silence = _time.GetElapsedTime(silentSince);
+            if (silence > 2 * _options.ProbeInterval)
+            {
+                LogSubscriberSilent(_logger, silence.TotalMilliseconds);
+                await ReplaceSubscriberAsync(subscriber).ConfigureAwait(false);
+            }
+            else if (silence >= _options.ProbeInterval / 2)
+            {
+                Probe(subscriber);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ConnectionMultiplexer? subscriber;
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            subscriber = _subscriber;
+            _subscriber = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (subscriber is not null)
+        {
+            subscriber.ConnectionRestored -= OnRestored;
+            await subscriber.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // Still making the first connection: ConnectFirstAsync disposes it on arrival.
+    }
+
+    private async Task ConnectFirstAsync()
+    {
+        var subscriber = await ConnectAsync().ConfigureAwait(false);
+        if (!await InstallAsync(subscriber, previous: null).ConfigureAwait(false))
+        {
+            await subscriber.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        var options = ConfigurationOptions.Parse(_options.Redis!);
+
+        // Start even while Redis is away, and reconnect within about a second of it coming back
+        // (the default backs off for seconds): scopes must be subscribed again quickly.
+        options.AbortOnConnectFail = false;
+        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
+        options.ClientName ??= "atr-hub-subscriber";
+        var subscriber = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        subscriber.ConnectionRestored += OnRestored;
+        return subscriber;
+    }
+
+    /// <summary>Makes <paramref name="subscriber"/> the node's subscriber connection and subscribes everything on it.</summary>
+    /// <returns>False when the backplane was disposed meanwhile: the caller disposes the connection.</returns>
+    private async Task<bool> InstallAsync(ConnectionMultiplexer subscriber, ConnectionMultiplexer? previous)
+    {
+        int resubscribed;
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed || _subscriber != previous)
+            {
+                subscriber.ConnectionRestored -= OnRestored;
+                return false;
+            }
+
+            _subscriber = subscriber;
+            Volatile.Write(ref _connectedAt, _time.GetTimestamp());
+            if (previous is not null)
+            {
+                // Closed before anything is subscribed anew: a zombie that wakes up must not deliver
+                // the same events as its replacement.
+                previous.ConnectionRestored -= OnRestored;
+                await previous.DisposeAsync().ConfigureAwait(false);
+                foreach (var scope in _scopes.Keys)
+                {
+                    _scopes[scope] = null;
+                }
+
+                _waiting = _scopes.Count;
+            }
+
+            _probeSubscribed = false;
+            if (!subscriber.IsConnected)
+            {
+                // Redis is away: the client library keeps reconnecting, and RestoreAsync subscribes.
+                return true;
+            }
+
+            await SubscribeProbeAsync(subscriber).ConfigureAwait(false);
+            resubscribed = await SubscribeWaitingAsync(subscriber).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Away again already: the connection restores itself and OnRestored finishes the job.
+            LogSubscribeDeferred(_logger, string.Empty, ex);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (previous is not null || resubscribed > 0)
+        {
+            _dispatcher.BackplaneRestored();
+        }
+
+        return true;
+    }
+
+    private async Task ReplaceSubscriberAsync(ConnectionMultiplexer silent)
+    {
+        ConnectionMultiplexer replacement;
+        try
+        {
+            replacement = await ConnectAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReplaceFailed(_logger, ex);
+            return;
+        }
+
+        if (await InstallAsync(replacement, silent).ConfigureAwait(false))
+        {
+            LogSubscriberReplaced(_logger, _scopes.Count);
+        }
+        else
+        {
+            await replacement.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void OnRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription && sender is ConnectionMultiplexer subscriber)
+        {
+            _ = RestoreAsync(subscriber);
+        }
+    }
+
+    /// <summary>
+    /// After the client library reconnected the subscriber (and resubscribed what it had): subscribes
+    /// the scopes that waited, then tells every client that events may have been missed.
+    /// </summary>
+    private async Task RestoreAsync(ConnectionMultiplexer subscriber)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_subscriber != subscriber)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _connectedAt, _time.GetTimestamp());
+            if (!_probeSubscribed)
+            {
+                await SubscribeProbeAsync(subscriber).ConfigureAwait(false);
+            }
+
+            await SubscribeWaitingAsync(subscriber).ConfigureAwait(false);
+
+            // A subscribe of the node's own, after the client library's resubscription on the same
+            // connection, completes once the scopes are subscribed again: only then is "refetch" safe.
+            var barrier = RedisChannel.Literal($"{_options.ChannelPrefix}atr-node:{Guid.NewGuid():N}");
+            var redis = subscriber.GetSubscriber();
+            await redis.SubscribeAsync(barrier, static (_, _) => { }).ConfigureAwait(false);
+            await redis.UnsubscribeAsync(barrier).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Lost again already: the next restoration sends the signal.
+            LogSubscribeDeferred(_logger, string.Empty, ex);
+            return;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        Probe(subscriber);
+        _dispatcher.BackplaneRestored();
+    }
+
+    /// <summary>Subscribes every scope that waits for the connection; the caller holds the gate.</summary>
+    private async Task<int> SubscribeWaitingAsync(ConnectionMultiplexer subscriber)
+    {
+        var subscribed = 0;
+        foreach (var (scope, queue) in _scopes.ToArray())
+        {
+            if (queue is null)
+            {
+                _scopes[scope] = await SubscribeOnAsync(subscriber, scope).ConfigureAwait(false);
+                _waiting--;
+                subscribed++;
+            }
+        }
+
+        return subscribed;
+    }
+
+    private async Task<ChannelMessageQueue> SubscribeOnAsync(ConnectionMultiplexer subscriber, string scope)
+    {
+        var redis = subscriber.GetSubscriber();
+        var channel = Channel(scope);
         ChannelMessageQueue queue;
         try
         {
-            queue = await subscriber.SubscribeAsync(Channel(scope)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            queue = await redis.SubscribeAsync(channel).ConfigureAwait(false);
         }
         catch
         {
             // The client library registers the queue before Redis answers; without this, a failed
-            // subscribe would leave a reader-less queue behind and keep the channel subscribed.
+            // subscribe would leave a reader-less queue behind, subscribed again on every reconnect.
             try
             {
-                await subscriber.UnsubscribeAsync(Channel(scope)).ConfigureAwait(false);
+                await redis.UnsubscribeAsync(channel).ConfigureAwait(false);
             }
             catch (RedisException)
             {
@@ -59,25 +447,24 @@ internal sealed class RedisBackplane(
         }
 
         // The handler runs on the queue's own loop, one message at a time; it only queues frames.
-        queue.OnMessage(message => dispatcher.Dispatch(scope, ((byte[]?)message.Message) ?? []));
-        if (!_queues.TryAdd(scope, queue))
+        queue.OnMessage(message =>
         {
-            // SubscriptionManager subscribes a scope once; a second queue would deliver twice.
-            await queue.UnsubscribeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"Scope '{scope}' is already subscribed.");
-        }
+            Volatile.Write(ref _lastHeard, _time.GetTimestamp());
+            _dispatcher.Dispatch(scope, ((byte[]?)message.Message) ?? []);
+        });
+        return queue;
     }
 
-    public async Task UnsubscribeAsync(string scope)
+    private async Task SubscribeProbeAsync(ConnectionMultiplexer subscriber)
     {
-        if (_queues.TryRemove(scope, out var queue))
-        {
-            await queue.UnsubscribeAsync().ConfigureAwait(false);
-        }
+        await subscriber.GetSubscriber().SubscribeAsync(_probeChannel, (_, _) => Volatile.Write(ref _lastHeard, _time.GetTimestamp())).ConfigureAwait(false);
+        Volatile.Write(ref _probeSubscribed, true);
+        Probe(subscriber);
     }
 
-    public Task PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-        => connections.PublishAsync(Channel(scope), payload, cancellationToken);
+    /// <summary>Publishes an empty probe on the node's own channel; its arrival proves the subscription.</summary>
+    private void Probe(ConnectionMultiplexer subscriber)
+        => subscriber.GetSubscriber().Publish(_probeChannel, RedisValue.EmptyString, CommandFlags.FireAndForget);
 
-    private RedisChannel Channel(string scope) => RedisChannel.Literal(_prefix + scope);
+    private RedisChannel Channel(string scope) => RedisChannel.Literal(_options.ChannelPrefix + scope);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Atr.Hub.Connections;
 
@@ -8,20 +9,38 @@ namespace Atr.Hub.Connections;
 /// Every open raw connection of the node, so that shutdown can refuse new ones and close the open
 /// ones with 1001 before the server stops.
 /// </summary>
-internal sealed class ConnectionManager
+/// <remarks>
+/// Shutdown has two steps. When the application starts stopping, the node turns unready and
+/// refuses new handshakes with 503 at once. Then, before Kestrel stops (which is why this is a
+/// lifecycle service: its <see cref="StoppingAsync"/> runs before any service's <c>StopAsync</c>),
+/// the open connections are closed with 1001 at <see cref="AtrHubOptions.ShutdownCloseRate"/> per
+/// second, so that their clients do not all reconnect to the other nodes in the same millisecond.
+/// </remarks>
+internal sealed class ConnectionManager : IHostedLifecycleService
 {
+    private const string ShuttingDown = "Server shutting down";
+    private static readonly TimeSpan PaceTick = TimeSpan.FromMilliseconds(10);
+
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly AtrHubOptions _options;
+    private readonly TimeProvider _time;
     private long _nextId;
     private int _stopping;
 
-    public ConnectionManager(IHostApplicationLifetime lifetime)
+    public ConnectionManager(IHostApplicationLifetime lifetime, IOptions<AtrHubOptions> options, TimeProvider time)
     {
-        // ApplicationStopping runs before Kestrel stops and waits for open requests, so clients
-        // get a 1001 close frame instead of a dropped connection.
-        lifetime.ApplicationStopping.Register(CloseAll);
+        _options = options.Value;
+        _time = time;
+
+        // Readiness and new handshakes see the stop at once, before any connection is closed.
+        lifetime.ApplicationStopping.Register(() => Interlocked.Exchange(ref _stopping, 1));
     }
 
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
+
+    /// <summary>Open raw connections.</summary>
+    public int Count => _connections.Count;
 
     /// <summary>Bytes of frames queued on every connection and not yet written (a sum over connections: for stats, not the hot path).</summary>
     public long QueuedBytes => _connections.Keys.Sum(c => c.PendingBytes);
@@ -33,23 +52,70 @@ internal sealed class ConnectionManager
     {
         _connections.TryAdd(connection, 0);
 
-        // Full fences on both sides: either CloseAll sees this connection, or this sees the stop.
+        // Full fences on both sides: either the drain sees this connection, or this sees the stop.
         Interlocked.MemoryBarrier();
         if (IsStopping)
         {
-            // CloseAll may have run before the add: close this one ourselves.
-            connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");
+            connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ShuttingDown);
         }
     }
 
-    public void Remove(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
+    public void Remove(WebSocketConnection connection)
+    {
+        _connections.TryRemove(connection, out _);
+        if (IsStopping && _connections.IsEmpty)
+        {
+            _drained.TrySetResult();
+        }
+    }
 
-    private void CloseAll()
+    /// <summary>Closes every connection with 1001, paced, and waits until they are gone or the host's shutdown timeout ends.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _stopping, 1);
-        foreach (var connection in _connections.Keys)
+        Interlocked.MemoryBarrier();
+        if (_connections.IsEmpty)
         {
-            connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");
+            return;
+        }
+
+        var perTick = Math.Max(1, (int)(_options.ShutdownCloseRate * PaceTick.TotalSeconds));
+        var closed = 0;
+        try
+        {
+            foreach (var connection in _connections.Keys)
+            {
+                connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ShuttingDown);
+                if (++closed % perTick == 0)
+                {
+                    await Task.Delay(PaceTick, _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (_connections.IsEmpty)
+            {
+                return;
+            }
+
+            await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of time: what is left is closed at once, and Kestrel aborts whoever does not answer.
+            foreach (var connection in _connections.Keys)
+            {
+                connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ShuttingDown);
+            }
         }
     }
+
+    Task IHostedService.StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    Task IHostedLifecycleService.StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    Task IHostedLifecycleService.StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    Task IHostedLifecycleService.StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -47,6 +47,7 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, "AtrHubOptions.KeepAliveInterval must be positive.")
             .Validate(o => o.PeerTimeout > o.KeepAliveInterval, "AtrHubOptions.PeerTimeout must be longer than KeepAliveInterval.")
             .Validate(o => o.CloseTimeout > TimeSpan.Zero, "AtrHubOptions.CloseTimeout must be positive.")
+            .Validate(o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100), "AtrHubOptions.ProbeInterval must be at least 100 ms.")
             .ValidateOnStart();
 
         if (services.Any(d => d.ServiceType == typeof(HubMarker)))
@@ -71,6 +72,9 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionManager>();
         services.TryAddSingleton<EventDispatcher>();
         services.TryAddSingleton<ConnectionManager>();
+
+        // A lifecycle service: it closes connections, paced, before Kestrel stops.
+        services.AddHostedService(sp => sp.GetRequiredService<ConnectionManager>());
         services.TryAddSingleton<WebSocketEndpoint>();
         services.TryAddSingleton<PublishEndpoint>();
         services.TryAddSingleton<ChannelsEndpoint>();

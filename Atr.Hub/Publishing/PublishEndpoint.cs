@@ -139,7 +139,7 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
 
             // Started in array order and awaited together: the backplane keeps the order, and a
             // batch costs one round trip to Redis rather than one per event.
-            var publishing = new Task[batch.Length];
+            var publishing = new Task<bool>[batch.Length];
             for (var i = 0; i < batch.Length; i++)
             {
                 publishing[i] = backplane.PublishAsync(batch[i].Scope, payloads[i], context.RequestAborted);
@@ -162,7 +162,9 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
 
             metrics.Published(batch.Length);
             return TypedResults.Json(
-                new PublishAccepted(Array.ConvertAll(batch, e => e.Id)),
+                new PublishAccepted(
+                    Array.ConvertAll(batch, e => e.Id),
+                    Array.TrueForAll(publishing, t => t.Result) ? PublishAccepted.ReachAll : PublishAccepted.ReachNode),
                 HubJsonContext.Default.PublishAccepted,
                 statusCode: StatusCodes.Status202Accepted);
         }

@@ -117,8 +117,8 @@ public abstract class BackplaneSpecification : IAsyncLifetime
     /// <summary>How many subscriptions the transport holds for a scope (Redis: <c>PUBSUB NUMSUB</c>).</summary>
     protected abstract Task<long> SubscriberCountAsync(string scope);
 
-    private Task PublishAsync(string scope, string json)
-        => Backplane.PublishAsync(scope, Encoding.UTF8.GetBytes(json), CancellationToken.None).DefaultTimeout();
+    private async Task PublishAsync(string scope, string json)
+        => Assert.True(await Backplane.PublishAsync(scope, Encoding.UTF8.GetBytes(json), CancellationToken.None).DefaultTimeout(), "the backplane took the event");
 
     /// <summary>A stand-in for a connection: keeps what it is given.</summary>
     private sealed class Recipient : IEventRecipient

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Atr.Hub.Backplane;
+
+internal partial class RedisBackplane
+{
+    [LoggerMessage(1, LogLevel.Warning, "Subscribing waits for Redis (scope '{Scope}'); clients are served meanwhile and get atr.resync once it is done.")]
+    private static partial void LogSubscribeDeferred(ILogger logger, string scope, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Warning, "Published to scope '{Scope}' on this node only: Redis is unreachable.")]
+    private static partial void LogPublishedInNodeOnly(ILogger logger, string scope, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Warning, "The Redis subscriber connection is up but nothing arrived on it for {SilenceMs:F0} ms, not even the node's probe; replacing it.")]
+    private static partial void LogSubscriberSilent(ILogger logger, double silenceMs);
+
+    [LoggerMessage(4, LogLevel.Information, "Replaced the Redis subscriber connection; {Scopes} scopes subscribed again.")]
+    private static partial void LogSubscriberReplaced(ILogger logger, int scopes);
+
+    [LoggerMessage(5, LogLevel.Warning, "Could not replace the silent Redis subscriber connection; trying again at the next probe.")]
+    private static partial void LogReplaceFailed(ILogger logger, Exception exception);
+}
