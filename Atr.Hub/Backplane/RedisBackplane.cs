@@ -42,6 +42,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConnectionMultiplexer? _subscriber;
     private int _waiting;
+    private int _interrupted;
     private bool _probeSubscribed;
     private bool _disposed;
 
@@ -241,6 +242,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         if (subscriber is not null)
         {
             subscriber.ConnectionRestored -= OnRestored;
+            subscriber.ConnectionFailed -= OnFailed;
             await subscriber.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -266,6 +268,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
         options.ClientName ??= "atr-hub-subscriber";
         var subscriber = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        subscriber.ConnectionFailed += OnFailed;
         subscriber.ConnectionRestored += OnRestored;
         return subscriber;
     }
@@ -281,6 +284,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
             if (_disposed || _subscriber != previous)
             {
                 subscriber.ConnectionRestored -= OnRestored;
+                subscriber.ConnectionFailed -= OnFailed;
                 return false;
             }
 
@@ -291,6 +295,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 // Closed before anything is subscribed anew: a zombie that wakes up must not deliver
                 // the same events as its replacement.
                 previous.ConnectionRestored -= OnRestored;
+                previous.ConnectionFailed -= OnFailed;
                 await previous.DisposeAsync().ConfigureAwait(false);
                 foreach (var scope in _scopes.Keys)
                 {
@@ -352,6 +357,14 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         }
     }
 
+    private void OnFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            Volatile.Write(ref _interrupted, 1);
+        }
+    }
+
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Subscription && sender is ConnectionMultiplexer subscriber)
@@ -369,10 +382,14 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_subscriber != subscriber)
+            // The connection-restored event and the probe loop may both come here for one outage:
+            // one of them tells the clients.
+            if (_subscriber != subscriber || (Volatile.Read(ref _interrupted) == 0 && _probeSubscribed && _waiting == 0))
             {
                 return;
             }
+
+            Volatile.Write(ref _interrupted, 0);
 
             Volatile.Write(ref _connectedAt, _time.GetTimestamp());
             if (!_probeSubscribed)
@@ -392,6 +409,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Lost again already: the next restoration sends the signal.
+            Volatile.Write(ref _interrupted, 1);
             LogSubscribeDeferred(_logger, string.Empty, ex);
             return;
         }

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Atr.Hub.Tests.Reliability;
+
+/// <summary>
+/// A node whose Redis subscription goes silent while its TCP connection stays up (a "zombie")
+/// notices it through its probe, reports itself not ready, and recovers by itself.
+/// </summary>
+public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Probe = TimeSpan.FromSeconds(1);
+
+    // Readiness is polled, and CI shares two noisy cores: room for a late poll, not for a late probe.
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1.5);
+
+    private readonly RedisServer _redis = new();
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public Task DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task SilentSubscriberTurnsTheNodeUnreadyWithinTwoProbeIntervalsAndIsReplaced()
+    {
+        // Every connection of the node to Redis goes through the proxy; the test talks to Redis directly.
+        await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, _redis.Port));
+        await using var hub = await HubHost.StartAsync($"127.0.0.1:{proxy.EndPoint.Port}", o => o.ProbeInterval = Probe);
+        await using var client = await hub.ConnectAsync("/organization/1");
+        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+
+        // Redis → node bytes stop; every socket stays open, and Redis still counts the subscription.
+        proxy.StopFromTarget();
+        var silent = Stopwatch.StartNew();
+        await TestTimeouts.UntilAsync(async () => !await IsReadyAsync(hub), "the node reports itself not ready");
+        output.WriteLine($"unready {silent.ElapsedMilliseconds} ms after the subscription went silent (probe interval {Probe.TotalMilliseconds} ms)");
+        Assert.InRange(silent.Elapsed, TimeSpan.Zero, 2 * Probe + Slack);
+        Assert.Equal(WebSocketState.Open, client.Socket.State);
+
+        // The silent connection is closed rather than left to wake up later and deliver twice.
+        await TestTimeouts.UntilAsync(async () => await _redis.SubscriberCountAsync("atr:organization.1") == 0, "the silent subscriber is closed");
+
+        proxy.Resume();
+        var resumed = Stopwatch.StartNew();
+        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready again by itself");
+        output.WriteLine($"ready {resumed.ElapsedMilliseconds} ms after the path came back");
+        Assert.Equal(1, await _redis.SubscriberCountAsync("atr:organization.1"));
+
+        // The client hears that it may have missed events, then gets what is published next, once.
+        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        await _redis.PublishAsync("atr:organization.1", """{"name":"after.zombie"}""");
+        Assert.Equal("after.zombie", Name(await client.ReceiveAsync()));
+        await client.AssertNothingAsync();
+        Assert.Equal(WebSocketState.Open, client.Socket.State);
+    }
+
+    [Fact]
+    public async Task IdleNodeStaysReadyOnItsProbesAlone()
+    {
+        await using var hub = await HubHost.StartAsync(_redis.Configuration, o => o.ProbeInterval = TimeSpan.FromMilliseconds(200));
+        await using var client = await hub.ConnectAsync("/organization/1");
+        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+
+        // Nothing is published for many probe intervals: the probes keep the subscription proven.
+        var probes = await ProbeCountAsync(hub, count: 10);
+        Assert.True(probes >= 10);
+
+        // Probes go to the node's own channel, never to a client.
+        await client.AssertNothingAsync();
+    }
+
+    private async Task<int> ProbeCountAsync(HubHost hub, int count)
+    {
+        // Counts the node's own PUBLISHes on Redis while checking readiness at each one.
+        var seen = 0;
+        var probeChannels = new TaskCompletionSource();
+        var subscriber = _redis.Client.GetSubscriber();
+        await subscriber.SubscribeAsync(StackExchange.Redis.RedisChannel.Pattern("atr:atr-node:*"), (_, _) =>
+        {
+            if (Interlocked.Increment(ref seen) == count)
+            {
+                probeChannels.TrySetResult();
+            }
+        });
+        await probeChannels.Task.DefaultTimeout();
+        Assert.True(await IsReadyAsync(hub));
+        return seen;
+    }
+
+    private static async Task<bool> IsReadyAsync(HubHost hub) => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200;
+
+    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
+}
