@@ -76,28 +76,67 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NodeStartsWithoutRedisAndJoinsWhenRedisAppears()
+    public async Task NodeStartsWithoutRedisServesItsOwnClientsAndJoinsWhenRedisAppears()
     {
         var absent = RedisServer.NotYetStarted();
         try
         {
             await using var hub = await HubHost.StartAsync(absent.Configuration);
-            Assert.Equal(503, (int)(await hub.Http.GetAsync("/health/ready")).StatusCode);
+            var down = Stopwatch.StartNew();
+
+            // Alive, not ready, and still serving: a client is accepted and gets what is published to this node.
             Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
+            await using var client = await hub.ConnectAsync("/organization/1");
+            var accepted = await hub.PostPublishAsync(new { scope = "organization.1", name = "in.node" });
+            Assert.Equal(202, (int)accepted.StatusCode);
+            Assert.Equal("node", JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
+            Assert.Equal("in.node", Name(await client.ReceiveAsync()));
+
+            // Redis stays away for 10 s; the node reports itself not ready the whole time.
+            while (down.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Assert.Equal(503, (int)(await hub.Http.GetAsync("/health/ready")).StatusCode);
+                await Task.Delay(250);
+            }
 
             await absent.RestartAsync();
             var appeared = Stopwatch.StartNew();
             await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready once Redis appears");
             output.WriteLine($"ready {appeared.ElapsedMilliseconds} ms after Redis accepted connections");
+            Assert.InRange(appeared.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            Assert.Equal(1, await absent.SubscriberCountAsync("atr:organization.1"));
 
-            await using var client = await hub.ConnectAsync("/organization/1");
+            // The client accepted during the outage hears that it may have missed events, then gets the rest.
+            Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
             await absent.PublishAsync("atr:organization.1", """{"name":"at.last"}""");
-            Assert.Equal("""{"name":"at.last"}""", await client.ReceiveAsync());
+            Assert.Equal("at.last", Name(await client.ReceiveAsync()));
         }
         finally
         {
             await absent.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task DuringAnOutageThisNodesPublishesStillReachItsClients()
+    {
+        await using var hub = await HubHost.StartAsync(_redis.Configuration);
+        await using var client = await hub.ConnectAsync("/organization/1");
+        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+
+        await _redis.CrashAsync();
+        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        var response = await hub.PostPublishAsync(new { scope = "organization.1", name = "during.outage" });
+        Assert.Equal(202, (int)response.StatusCode);
+        Assert.Equal("node", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
+        Assert.Equal("during.outage", Name(await client.ReceiveAsync()));
+
+        await _redis.RestartAsync();
+        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        var after = await hub.PostPublishAsync(new { scope = "organization.1", name = "after.outage" });
+        Assert.Equal("all", JsonDocument.Parse(await after.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
+        Assert.Equal("after.outage", Name(await client.ReceiveAsync()));
+        await client.AssertNothingAsync();
     }
 
     [Fact]
@@ -117,4 +156,6 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
         Assert.Equal("Unhealthy", await (await hub.Http.GetAsync("/health/ready")).Content.ReadAsStringAsync());
     }
+
+    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }
