@@ -13,6 +13,8 @@ public sealed class HalfOpenClientTests(ITestOutputHelper output)
     private static readonly TimeSpan Ping = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
+    private static readonly int Vanishing = ReliabilityScale.Of(100);
+
     [Fact]
     public async Task HundredClientsWhosePacketsAreDroppedAreRemovedWithinPingAndTimeout()
     {
@@ -28,17 +30,17 @@ public sealed class HalfOpenClientTests(ITestOutputHelper output)
         var vanishing = new List<WsClient>();
         try
         {
-            for (var i = 0; i < 100; i++)
+            for (var i = 0; i < Vanishing; i++)
             {
                 vanishing.Add(await WsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{proxy.EndPoint.Port}/organization/1")));
             }
 
-            Assert.Equal(101, hub.Metrics.Connections);
+            Assert.Equal(Vanishing + 1, hub.Metrics.Connections);
             proxy.StopBoth();
             var silent = Stopwatch.StartNew();
 
             await TestTimeouts.UntilAsync(() => hub.Metrics.Connections == 1, "the silent clients are removed");
-            output.WriteLine($"100 half-open clients removed {silent.ElapsedMilliseconds} ms after their packets stopped (ping {Ping.TotalSeconds} s, timeout {Timeout.TotalSeconds} s)");
+            output.WriteLine($"{Vanishing} half-open clients removed {silent.ElapsedMilliseconds} ms after their packets stopped (ping {Ping.TotalSeconds} s, timeout {Timeout.TotalSeconds} s)");
 
             // Within the ping interval and the time its pong may take, with room for a busy CI core.
             Assert.InRange(silent.Elapsed, TimeSpan.Zero, Timeout + Ping + TimeSpan.FromSeconds(2));
