@@ -56,8 +56,7 @@ internal static class WebSocketConnector
                 throw new WebSocketException($"{uri} answered the upgrade with a wrong Sec-WebSocket-Accept.");
             }
 
-            var stream = new NetworkStream(socket, ownsSocket: true);
-            return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            return WebSocket.CreateFromStream(new PooledReadStream(socket), new WebSocketCreationOptions
             {
                 IsServer = false,
 

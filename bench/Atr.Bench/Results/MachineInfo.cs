@@ -20,7 +20,8 @@ internal sealed record MachineInfo
 
     public static MachineInfo Collect(string repositoryRoot, string node) => new()
     {
-        Nproc = Environment.ProcessorCount,
+        // Every online CPU, not just those this process may run on (it runs under taskset).
+        Nproc = int.TryParse(Output("nproc", "--all"), out var cpus) ? cpus : Environment.ProcessorCount,
         CpuModel = CpuModelName(),
         Kernel = Output("uname", "-r") ?? RuntimeInformation.OSDescription,
         Dotnet = RuntimeInformation.FrameworkDescription,

@@ -106,6 +106,12 @@ internal sealed record LoadFigures
     /// <summary>Server CPU use over the steady window, as a share of one core (1 = a full core).</summary>
     public required double ServerCores { get; init; }
 
+    /// <summary>
+    /// CPU the load tool itself used over the steady window, in cores. Near the load CPUs' count, the load side and not
+    /// the server set the pace: the step's figures say little about the server.
+    /// </summary>
+    public double LoadCores { get; init; }
+
     /// <summary>Redis CPU per delivered message over the steady window, in microseconds.</summary>
     public required double RedisCpuMicrosPerDelivery { get; init; }
 

@@ -69,7 +69,7 @@ internal static class BenchRunner
         var load = record.Load!;
         return string.Create(CultureInfo.InvariantCulture,
             $"{head} @ {record.Parameters.Rate:N0}/s: {load.DeliveredPerSecond:N0} delivered/s, p50 {load.Latency.P50} ms, p99 {load.Latency.P99} ms, p99.9 {load.Latency.P999} ms, " +
-            $"last client p50 {load.LastClient.P50} / p99 {load.LastClient.P99} ms, {load.ServerCpuMicrosPerDelivery:0.00} µs CPU/delivery ({load.ServerCores:0.00} cores), " +
+            $"last client p50 {load.LastClient.P50} / p99 {load.LastClient.P99} ms, {load.ServerCpuMicrosPerDelivery:0.00} µs CPU/delivery ({load.ServerCores:0.00} cores; load side {load.LoadCores:0.00}), " +
             $"RSS {load.ServerRssBytes / 1048576.0:0} MiB, delivered {load.Delivered:N0}/{load.ExpectedDeliveries:N0}, lost {load.Lost}, dup {load.Duplicated}");
     }
 
@@ -79,7 +79,8 @@ internal static class BenchRunner
         var name = TargetNames.Name(kind);
         var stats = new DeliveryStats();
         var records = new List<MeasurementRecord>();
-        await using var progress = new ProgressReporter(output, settings.ProgressSeconds, name, settings.Scenario, run, stats);
+        var idle = settings.Scenario == ScenarioDefaults.Idle;
+        await using var progress = new ProgressReporter(output, settings.ProgressSeconds, name, settings.Scenario, run, idle ? null : stats);
         MeasurementRecord Record(int rate) => new()
         {
             Time = DateTimeOffset.UtcNow,
@@ -92,10 +93,10 @@ internal static class BenchRunner
 
         try
         {
-            if (settings.Scenario == ScenarioDefaults.Idle)
+            if (idle)
             {
-                var idle = await IdleScenario.RunAsync(kind, settings, progress, stats, cancellationToken).ConfigureAwait(false);
-                records.Add(Record(0) with { Idle = idle });
+                var figures = await IdleScenario.RunAsync(kind, settings, progress, stats, cancellationToken).ConfigureAwait(false);
+                records.Add(Record(0) with { Idle = figures });
             }
             else
             {

@@ -27,6 +27,7 @@ internal static class IdleScenario
         await using var pool = new ClientPool(server.ClientUri, server.Protocol, server.SignalRMethod, stats, settings.ConnectionsPerSourceAddress, settings.ConnectConcurrency);
 
         var target = TargetConnections(kind, settings);
+        progress.Watch(pid);
         var cpuStart = ProcessSampler.CpuSeconds(pid);
         progress.Phase("baseline", pool);
         var baseline = await SettledRssAsync(pid, settings.Settle, cancellationToken).ConfigureAwait(false);
@@ -51,6 +52,7 @@ internal static class IdleScenario
         }
 
         var open = pool.OpenCount;
+        progress.Quiet();
         if (failures > 0)
         {
             progress.Say($"{failures} connections failed, e.g.: {firstError}");

@@ -25,6 +25,7 @@ internal static class LoadScenario
         await using var server = await TargetServer.StartAsync(kind, settings, redis, cancellationToken).ConfigureAwait(false);
         await using var publisher = await server.CreatePublisherAsync(settings, redis, cancellationToken).ConfigureAwait(false);
 
+        progress.Watch(server.Process.Id);
         var scopes = Enumerable.Range(0, settings.Scopes).Select(index => new ScopeTracker(index)).ToArray();
         await using var pool = new ClientPool(server.ClientUri, server.Protocol, server.SignalRMethod, stats, settings.ConnectionsPerSourceAddress, settings.ConnectConcurrency);
         progress.Phase("connecting", pool);
@@ -48,6 +49,8 @@ internal static class LoadScenario
                 break;
             }
         }
+
+        progress.Quiet();
     }
 
     /// <summary>
@@ -102,12 +105,14 @@ internal static class LoadScenario
         var windowStart = Stopwatch.GetTimestamp();
         var cpuStart = ProcessSampler.CpuSeconds(server.Process.Id);
         var redisCpuStart = ProcessSampler.CpuSeconds(redis.Process.Id);
+        var loadCpuStart = ProcessSampler.CpuSeconds(Environment.ProcessId);
         var deliveredStart = stats.Delivered;
         progress.Phase($"{label} steady");
         await publishing.ConfigureAwait(false);
         var window = Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
         var cpu = ProcessSampler.CpuSeconds(server.Process.Id) - cpuStart;
         var redisCpu = ProcessSampler.CpuSeconds(redis.Process.Id) - redisCpuStart;
+        var loadCpu = ProcessSampler.CpuSeconds(Environment.ProcessId) - loadCpuStart;
         var deliveredInWindow = stats.Delivered - deliveredStart;
         var rss = ProcessSampler.RssBytes(server.Process.Id);
         var latency = stats.Latency.Snapshot();
@@ -143,6 +148,7 @@ internal static class LoadScenario
             ServerCpuSeconds = Math.Round(cpu, 3),
             ServerCpuMicrosPerDelivery = Math.Round(perDelivery, 3),
             ServerCores = Math.Round(window > 0 ? cpu / window : 0, 3),
+            LoadCores = Math.Round(window > 0 ? loadCpu / window : 0, 3),
             RedisCpuMicrosPerDelivery = Math.Round(deliveredInWindow > 0 ? redisCpu * 1e6 / deliveredInWindow : 0, 3),
             ServerRssBytes = rss,
             ConnectionsOpen = open,

@@ -14,7 +14,8 @@ internal sealed class ProgressReporter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private ClientPool? _pool;
-    private string _phase = "starting";
+    private string? _phase = "starting";
+    private int? _serverPid;
 
     public ProgressReporter(TextWriter output, double intervalSeconds, string target, string scenario, int run, DeliveryStats? stats)
     {
@@ -29,6 +30,12 @@ internal sealed class ProgressReporter : IAsyncDisposable
         _phase = phase;
         _pool = pool ?? _pool;
     }
+
+    /// <summary>Adds the server's RSS to each line.</summary>
+    public void Watch(int serverPid) => _serverPid = serverPid;
+
+    /// <summary>No more periodic lines (the run is over; its clients are being closed).</summary>
+    public void Quiet() => _phase = null;
 
     /// <summary>A line of its own, at once.</summary>
     public void Say(string message)
@@ -56,7 +63,23 @@ internal sealed class ProgressReporter : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
                 var now = Stopwatch.GetTimestamp();
+                if (_phase is null)
+                {
+                    continue;
+                }
+
                 var line = $"{_phase}: {_pool?.OpenCount ?? 0} open";
+                if (_serverPid is { } pid)
+                {
+                    try
+                    {
+                        line += string.Create(CultureInfo.InvariantCulture, $", server RSS {ProcessSampler.RssBytes(pid) / 1048576.0:0} MiB");
+                    }
+                    catch (IOException)
+                    {
+                        // The server has just exited.
+                    }
+                }
                 if (_stats is not null)
                 {
                     var delivered = _stats.Delivered;
