@@ -149,6 +149,9 @@ internal sealed record IdleFigures
     /// <summary>Every connection opened and stayed open to the end.</summary>
     public required bool AllOpen { get; init; }
 
+    /// <summary>The load tool's own VmRSS at the end of the ramp (all its clients open), in bytes.</summary>
+    public long LoadRssBytes { get; init; }
+
     /// <summary>Server CPU over the whole ramp, in seconds.</summary>
     public required double ServerCpuSeconds { get; init; }
 }

@@ -63,7 +63,7 @@ internal static class BenchRunner
         {
             return string.Create(CultureInfo.InvariantCulture,
                 $"{head}: {idle.ConnectionsOpen:N0}/{idle.TargetConnections:N0} open{(idle.AllOpen ? string.Empty : " (NOT all open)")}, " +
-                $"{idle.RssPerConnectionBytes / 1024:0.00} KiB RSS per connection, RSS {idle.BaselineRssBytes / 1048576.0:0} → {(idle.Steps.Count > 0 ? idle.Steps[^1].RssBytes : 0) / 1048576.0:0} MiB");
+                $"{idle.RssPerConnectionBytes / 1024:0.00} KiB RSS per connection, RSS {idle.BaselineRssBytes / 1048576.0:0} → {(idle.Steps.Count > 0 ? idle.Steps[^1].RssBytes : 0) / 1048576.0:0} MiB (load side {idle.LoadRssBytes / 1048576.0:0} MiB)");
         }
 
         var load = record.Load!;

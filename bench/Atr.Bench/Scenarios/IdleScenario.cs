@@ -68,6 +68,7 @@ internal static class IdleScenario
             ConnectFailures = failures,
             AllOpen = failures == 0 && open == target,
             ServerCpuSeconds = Math.Round(ProcessSampler.CpuSeconds(pid) - cpuStart, 3),
+            LoadRssBytes = ProcessSampler.RssBytes(Environment.ProcessId),
         };
     }
 
