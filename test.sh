@@ -30,6 +30,11 @@ status=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# The Node packages come first: the JS client's, and the benchmark peers' (bench/peers) whose ws
+# server Atr.Bench.Tests starts in its smoke run.
+npm ci --no-audit --no-fund --loglevel=error
+npm_status=$?
+
 # A hung test fails the run (with a dump of where it hung) instead of hanging it.
 dotnet test Atr.sln --nologo --blame-hang-timeout 5m 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -49,8 +54,13 @@ fi
 # and Chromium cases) run against the hub that dotnet test just built.
 node_log=$(mktemp)
 trap 'rm -f "$log" "$node_log"' EXIT
-{ npm ci --no-audit --no-fund --loglevel=error && npm test --workspaces --if-present; } 2>&1 | tee "$node_log"
-node_status=${PIPESTATUS[0]}
+if [ "$npm_status" -eq 0 ]; then
+  npm test --workspaces --if-present 2>&1 | tee "$node_log"
+  node_status=${PIPESTATUS[0]}
+else
+  echo "npm ci failed: the JS suites did not run." >&2
+  node_status=$npm_status
+fi
 node_passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
 node_failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
 passed=$((passed + node_passed))

@@ -1,0 +1,3 @@
+using Atr.Bench.Cli;
+
+return await BenchCommandLine.InvokeAsync(args);

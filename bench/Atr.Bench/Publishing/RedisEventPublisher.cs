@@ -1,0 +1,26 @@
+using Atr.Bench.Measurement;
+using StackExchange.Redis;
+
+namespace Atr.Bench.Publishing;
+
+/// <summary><c>PUBLISH atr:&lt;scope&gt; &lt;payload&gt;</c>, pipelined: what an application's Atr publisher does.</summary>
+internal sealed class RedisEventPublisher(ConnectionMultiplexer redis) : IEventPublisher
+{
+    private readonly ISubscriber _subscriber = redis.GetSubscriber();
+    private readonly Dictionary<ScopeTracker, RedisChannel> _channels = [];
+
+    public void Publish(ScopeTracker scope, byte[] payload)
+    {
+        if (!_channels.TryGetValue(scope, out var channel))
+        {
+            channel = RedisChannel.Literal("atr:" + scope.Name);
+            _channels[scope] = channel;
+        }
+
+        _subscriber.Publish(channel, payload, CommandFlags.FireAndForget);
+    }
+
+    public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Atr.Bench.Targets;
+
+/// <summary>The tool's own <c>redis-server</c> on a free loopback port: no persistence, default buffer limits.</summary>
+internal sealed class RedisInstance : IAsyncDisposable
+{
+    private RedisInstance(ChildProcess process, int port, ConnectionMultiplexer client)
+    {
+        Process = process;
+        Port = port;
+        Client = client;
+    }
+
+    public ChildProcess Process { get; }
+
+    public int Port { get; }
+
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>The tool's connection (publishing, readiness checks).</summary>
+    public ConnectionMultiplexer Client { get; }
+
+    public static async Task<RedisInstance> StartAsync(string redisServer, string? cpus, CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var port = FreePort.Next();
+            var process = ChildProcess.Start(
+                "redis-server",
+                redisServer,
+                ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                cpus,
+                line => line.Contains("Ready to accept connections", StringComparison.Ordinal));
+            try
+            {
+                await process.ReadyAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
+                options.AllowAdmin = true;
+                var client = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+                return new RedisInstance(process, port, client);
+            }
+            catch (InvalidOperationException ex)
+            {
+                last = ex;
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        throw new InvalidOperationException($"redis-server did not start: {last?.Message}", last);
+    }
+
+    /// <summary>How many subscribers <c>channel</c> has (<c>PUBSUB NUMSUB</c>).</summary>
+    public async Task<long> SubscribersAsync(string channel)
+    {
+        var result = (RedisResult[])(await Client.GetServer(Endpoint).ExecuteAsync("PUBSUB", "NUMSUB", channel).ConfigureAwait(false))!;
+        return (long)result[1];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync().ConfigureAwait(false);
+        await Process.DisposeAsync().ConfigureAwait(false);
+    }
+}
