@@ -104,6 +104,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null)
     {
         using var expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"));
+        using var abort = _abort.Token.UnsafeRegister(static s => ((WebSocket)s!).Abort(), socket);
         try
         {
             var sending = SendLoopAsync(socket);
@@ -128,11 +129,19 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     {
         try
         {
-            while (await _queue.NextAsync().ConfigureAwait(false) is { } frame)
+            while (await _queue.WaitAsync().ConfigureAwait(false))
             {
-                await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
-                _queue.Sent(frame);
-                _metrics.FrameSent();
+                // Sent without a token: a cancelable one costs a registration per frame; the abort
+                // registered in RunAsync ends a write that hangs.
+                var sent = 0;
+                while (_queue.TryTake(out var frame))
+                {
+                    await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                    _queue.Sent(frame.Payload.Length);
+                    sent++;
+                }
+
+                _metrics.FramesSentBy(sent);
             }
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

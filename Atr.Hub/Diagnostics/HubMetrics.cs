@@ -66,7 +66,7 @@ internal sealed class HubMetrics : IDisposable
 
     public void FramesQueuedBy(int count) => Interlocked.Add(ref _framesQueued, count);
 
-    public void FrameSent() => Interlocked.Increment(ref _framesSent);
+    public void FramesSentBy(int count) => Interlocked.Add(ref _framesSent, count);
 
     public void SlowConsumerClosed() => Interlocked.Increment(ref _slowConsumers);
 

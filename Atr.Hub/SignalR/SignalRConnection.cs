@@ -150,11 +150,17 @@ internal sealed partial class SignalRConnection : IEventRecipient
     {
         try
         {
-            while (await _queue.NextAsync().ConfigureAwait(false) is { } frame)
+            while (await _queue.WaitAsync().ConfigureAwait(false))
             {
-                await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
-                _queue.Sent(frame);
-                _metrics.FrameSent();
+                var sent = 0;
+                while (_queue.TryTake(out var frame))
+                {
+                    await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
+                    _queue.Sent(frame.Payload.Length);
+                    sent++;
+                }
+
+                _metrics.FramesSentBy(sent);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
