@@ -1,3 +1,4 @@
+using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
 using Microsoft.Extensions.Hosting;
@@ -10,7 +11,7 @@ namespace Atr.Hub.Backplane;
 /// Redis from the first moment rather than from the first client; and when the subscriber connection
 /// comes back after a loss, tells the clients that events may have been missed.
 /// </summary>
-internal sealed class BackplaneConnector(RedisConnectionProvider connections, EventDispatcher dispatcher, IBackplane backplane) : IHostedService
+internal sealed class BackplaneConnector(RedisConnectionProvider connections, EventDispatcher dispatcher, IBackplane backplane, HubMetrics metrics) : IHostedService
 {
     private IConnectionMultiplexer? _multiplexer;
 
@@ -43,6 +44,7 @@ internal sealed class BackplaneConnector(RedisConnectionProvider connections, Ev
 
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)
     {
+        metrics.BackplaneReconnected();
         if (e.ConnectionType == ConnectionType.Subscription)
         {
             _ = ResyncAsync();

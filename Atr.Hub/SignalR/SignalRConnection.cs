@@ -43,6 +43,9 @@ internal sealed partial class SignalRConnection : IEventRecipient
     /// <summary>When the connection's token expires; null when it never does.</summary>
     public DateTimeOffset? ExpiresAt { get; private set; }
 
+    /// <summary>Bytes of frames queued and not yet handed to the connection.</summary>
+    public long PendingBytes => _queue.PendingBytes;
+
     public int ScopeCount
     {
         get

@@ -40,8 +40,8 @@ public class FanOutBenchmarks : IDisposable
     public void Setup()
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>());
         var scopes = new ScopeRegistry();
+        var metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>(), scopes);
         var options = new AtrHubOptions();
         _dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, NullLogger<EventDispatcher>.Instance);
 

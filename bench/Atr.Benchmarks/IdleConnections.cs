@@ -19,9 +19,9 @@ internal static class IdleConnections
     public static void Run(int count)
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var metrics = new HubMetrics(services.GetRequiredService<IMeterFactory>());
-        using var sink = new FrameSink();
         var scopes = new ScopeRegistry();
+        using var metrics = new HubMetrics(services.GetRequiredService<IMeterFactory>(), scopes);
+        using var sink = new FrameSink();
         var dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, NullLogger<EventDispatcher>.Instance);
         var options = new AtrHubOptions();
         var group = scopes.GetOrAdd("organization.1");
