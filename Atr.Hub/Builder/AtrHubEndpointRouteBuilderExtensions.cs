@@ -63,7 +63,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
             group.MapHub<AtrHub>("/hub");
         }
 
-        group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path));
+        group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path))
+            .WithMetadata(BatchingUpgradeFeature.EndpointMetadata);
         return group;
     }
 

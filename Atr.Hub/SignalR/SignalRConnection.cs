@@ -155,12 +155,17 @@ internal sealed partial class SignalRConnection : IEventRecipient
         {
             while (await _queue.WaitAsync().ConfigureAwait(false))
             {
+                // Counted in groups, as raw connections do: one shared counter per frame would be contended.
                 var sent = 0;
                 while (_queue.TryTake(out var frame))
                 {
                     await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
                     _queue.Sent(frame.Payload.Length);
-                    sent++;
+                    if (++sent == 64)
+                    {
+                        _metrics.FramesSentBy(sent);
+                        sent = 0;
+                    }
                 }
 
                 _metrics.FramesSentBy(sent);

@@ -16,7 +16,7 @@ namespace Atr.Benchmarks;
 /// One event from the backplane to every recipient's socket, through the real path:
 /// <see cref="EventDispatcher.Dispatch"/>, each <see cref="WebSocketConnection"/>'s send queue and
 /// send loop, and a real server-side <see cref="WebSocket"/> framing the event onto a stream that
-/// discards it. One operation ends when every recipient's socket has written the frame.
+/// discards it (through the <see cref="FrameBatcher"/> that Kestrel's stream gets). One operation ends when every recipient's socket has written the frame.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(RuntimeMoniker.Net10_0, launchCount: 1, warmupCount: 5, iterationCount: 15)]
@@ -49,9 +49,10 @@ public class FanOutBenchmarks : IDisposable
         for (var i = 0; i < Recipients; i++)
         {
             var connection = new WebSocketConnection(i.ToString(System.Globalization.CultureInfo.InvariantCulture), Scope, options, metrics, TimeProvider.System, NullLogger.Instance);
-            var socket = WebSocket.CreateFromStream(new DiscardStream(_sink), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+            var batcher = new FrameBatcher(new DiscardStream(_sink));
+            var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
             group.Add(connection);
-            _connections.Add((connection, socket, connection.RunAsync(socket)));
+            _connections.Add((connection, socket, connection.RunAsync(socket, batcher: batcher)));
         }
     }
 

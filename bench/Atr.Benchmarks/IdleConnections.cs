@@ -31,9 +31,10 @@ internal static class IdleConnections
         for (var i = 0; i < count; i++)
         {
             var connection = new WebSocketConnection(i.ToString(System.Globalization.CultureInfo.InvariantCulture), "organization.1", options, metrics, TimeProvider.System, NullLogger.Instance);
-            var socket = WebSocket.CreateFromStream(new DiscardStream(sink), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = options.KeepAliveInterval });
+            var batcher = new FrameBatcher(new DiscardStream(sink));
+            var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = options.KeepAliveInterval });
             group.Add(connection);
-            connections.Add((connection, socket, connection.RunAsync(socket)));
+            connections.Add((connection, socket, connection.RunAsync(socket, batcher: batcher)));
         }
 
         // One event through every connection, so that whatever is made on first use is counted.
