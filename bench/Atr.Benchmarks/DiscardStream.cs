@@ -18,6 +18,9 @@ internal sealed class DiscardStream(FrameSink sink) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>The largest buffer a read was given: 0 when the WebSocket only waits with zero-byte reads.</summary>
+    public int LargestRead { get; private set; }
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         sink.Wrote();
@@ -33,10 +36,16 @@ internal sealed class DiscardStream(FrameSink sink) : Stream
     public override void Write(byte[] buffer, int offset, int count) => sink.Wrote();
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        => new(_closed.Task.WaitAsync(cancellationToken));
+    {
+        LargestRead = Math.Max(LargestRead, buffer.Length);
+        return new(_closed.Task.WaitAsync(cancellationToken));
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => _closed.Task.WaitAsync(cancellationToken);
+    {
+        LargestRead = Math.Max(LargestRead, count);
+        return _closed.Task.WaitAsync(cancellationToken);
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

@@ -12,7 +12,8 @@ namespace Atr.Benchmarks;
 /// <summary>
 /// What an idle raw connection keeps on the managed heap: its <see cref="WebSocketConnection"/>,
 /// send queue, loops and server <see cref="WebSocket"/>, after a first event was delivered, with
-/// no traffic since (the stream is a stand-in for Kestrel's, whose own cost is not counted).
+/// no traffic since (the stream is a stand-in for Kestrel's, whose own cost is not counted). It also
+/// tells whether the waiting receive holds a buffer: the loop asks for zero-byte reads.
 /// </summary>
 internal static class IdleConnections
 {
@@ -26,12 +27,15 @@ internal static class IdleConnections
         var options = new AtrHubOptions();
         var group = scopes.GetOrAdd("organization.1");
         var connections = new List<(WebSocketConnection Connection, WebSocket Socket, Task Running)>(count);
+        var streams = new List<DiscardStream>(count);
 
         var before = Heap();
         for (var i = 0; i < count; i++)
         {
             var connection = new WebSocketConnection(i.ToString(System.Globalization.CultureInfo.InvariantCulture), "organization.1", options, metrics, TimeProvider.System, NullLogger.Instance);
-            var batcher = new FrameBatcher(new DiscardStream(sink));
+            var stream = new DiscardStream(sink);
+            streams.Add(stream);
+            var batcher = new FrameBatcher(stream);
             var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = options.KeepAliveInterval });
             group.Add(connection);
             connections.Add((connection, socket, connection.RunAsync(socket, batcher: batcher)));
@@ -43,7 +47,8 @@ internal static class IdleConnections
         sink.Wait();
         var after = Heap();
 
-        Console.WriteLine($"{count} idle connections: {(after - before) / (double)count:F0} bytes of managed heap each (list of {count} references included).");
+        Console.WriteLine($"{count} idle connections: {(after - before) / (double)count:F0} bytes of managed heap each (lists of {count} references included).");
+        Console.WriteLine($"Largest buffer a waiting receive gave the stream: {streams.Max(s => s.LargestRead)} bytes (0: zero-byte reads only).");
         foreach (var (connection, socket, _) in connections)
         {
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);

@@ -9,7 +9,8 @@ namespace Atr.Benchmarks;
 
 /// <summary>
 /// A quick loopback fan-out against a real <c>atr-server</c> process: one scope, many clients,
-/// events published to Redis in bursts. Reports the server's CPU time per delivered message (from
+/// events published to Redis in bursts (about 180 bytes each with the default 140 characters of
+/// <c>--pad</c>). Reports the server's CPU time per delivered message (from
 /// <c>/proc/&lt;pid&gt;/stat</c>) and, with <c>--strace</c>, the server's send syscalls over the
 /// publishing phase alone. The server runs on core 0 (<c>--server-cores</c> to change), Redis on
 /// core 1 with this program (run it under <c>taskset -c 1</c>).
@@ -22,14 +23,14 @@ internal static class LoopbackFanOut
         var clients = int.Parse(Option(args, "--clients", "300"), CultureInfo.InvariantCulture);
         var events = int.Parse(Option(args, "--events", "2000"), CultureInfo.InvariantCulture);
         var burst = int.Parse(Option(args, "--burst", "20"), CultureInfo.InvariantCulture);
-        var size = int.Parse(Option(args, "--size", "200"), CultureInfo.InvariantCulture);
+        var padding = int.Parse(Option(args, "--pad", "140"), CultureInfo.InvariantCulture);
         var strace = args.Contains("--strace");
         var serverCores = Option(args, "--server-cores", "0");
 
         var redisPort = FreePort();
         var hubPort = FreePort();
         using var redis = Start("taskset", "-c", "1", "redis-server", "--port", redisPort.ToString(CultureInfo.InvariantCulture), "--save", string.Empty, "--appendonly", "no");
-        using var hub = Start("taskset", "-c", serverCores, "dotnet", Path.GetFullPath(server), "start", "--server-port", hubPort.ToString(CultureInfo.InvariantCulture), "--redis", $"127.0.0.1:{redisPort}", "--no-metrics");
+        using var hub = Start("taskset", "-c", serverCores, "dotnet", Path.GetFullPath(server), "start", "--server-port", hubPort.ToString(CultureInfo.InvariantCulture), "--redis", $"127.0.0.1:{redisPort}");
         try
         {
             await WaitForPortAsync(redisPort);
@@ -48,7 +49,7 @@ internal static class LoopbackFanOut
                 readers.Add(ReadAsync(socket, received));
             }
 
-            var pad = new string('p', Math.Max(0, size - 60));
+            var pad = new string('p', padding);
             Process? tracer = null;
             var traceFile = Path.Combine(Path.GetTempPath(), $"atr-strace-{hub.Id}.txt");
             if (strace)
@@ -91,7 +92,7 @@ internal static class LoopbackFanOut
 
             var deliveries = (long)events * clients;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"clients={clients} events={events} burst={burst} size={size}: {deliveries} deliveries in {elapsed.TotalSeconds:F2} s, server CPU {cpu:F2} s = {cpu * 1e6 / deliveries:F2} µs per delivery"));
+                $"clients={clients} events={events} burst={burst} pad={padding}: {deliveries} deliveries in {elapsed.TotalSeconds:F2} s, server CPU {cpu:F2} s = {cpu * 1e6 / deliveries:F2} µs per delivery"));
             if (tracer is not null)
             {
                 var calls = SendCalls(await File.ReadAllTextAsync(traceFile));
