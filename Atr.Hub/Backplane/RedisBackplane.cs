@@ -1,3 +1,4 @@
+using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
 using Microsoft.Extensions.Logging;
@@ -29,6 +30,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 {
     private readonly RedisConnectionProvider _publisher;
     private readonly EventDispatcher _dispatcher;
+    private readonly HubMetrics _metrics;
     private readonly AtrHubOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -55,12 +57,14 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     public RedisBackplane(
         RedisConnectionProvider publisher,
         EventDispatcher dispatcher,
+        HubMetrics metrics,
         IOptions<AtrHubOptions> options,
         TimeProvider time,
         ILogger<RedisBackplane> logger)
     {
         _publisher = publisher;
         _dispatcher = dispatcher;
+        _metrics = metrics;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -349,6 +353,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
         if (await InstallAsync(replacement, silent).ConfigureAwait(false))
         {
+            _metrics.BackplaneReconnected();
             LogSubscriberReplaced(_logger, _scopes.Count);
         }
         else
@@ -369,6 +374,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     {
         if (e.ConnectionType == ConnectionType.Subscription && sender is ConnectionMultiplexer subscriber)
         {
+            _metrics.BackplaneReconnected();
             _ = RestoreAsync(subscriber);
         }
     }

@@ -1,5 +1,4 @@
 using Atr.Hub.Backplane;
-using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
 using Atr.Hub;
@@ -44,11 +43,11 @@ public static class AtrHubEndpointRouteBuilderExtensions
         group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         group.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(AtrHubServiceCollectionExtensions.ReadyTag) });
         group.MapGet("/channels", (ChannelsEndpoint endpoint, CancellationToken cancellationToken) => endpoint.HandleAsync(cancellationToken));
-        group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes, ConnectionManager connections) => TypedResults.Json(
+        group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes) => TypedResults.Json(
             new HubStats(
                 backplane.Name,
                 metrics.Connections,
-                connections.QueuedBytes,
+                metrics.QueuedBytes,
                 scopes.Count,
                 metrics.ConnectionsOpened,
                 metrics.EventsReceived,
@@ -64,7 +63,29 @@ public static class AtrHubEndpointRouteBuilderExtensions
             group.MapHub<AtrHub>("/hub");
         }
 
-        group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path));
+        group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path))
+            .WithMetadata(BatchingUpgradeFeature.EndpointMetadata);
         return group;
+    }
+
+    /// <summary>
+    /// Maps the Prometheus scrape endpoint of the hub's metrics (text exposition format), by default
+    /// at <c>GET /metrics</c>. It answers anyone who reaches it, as <c>/stats</c> does: counters only.
+    /// </summary>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="pattern">The route. Default <c>/metrics</c>.</param>
+    /// <returns>A builder for conventions on the endpoint (authorization, host filtering).</returns>
+    /// <exception cref="InvalidOperationException"><c>AddAtrHubMetrics</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapAtrHubMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/metrics")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(pattern);
+        if (endpoints.ServiceProvider.GetService<AtrHubServiceCollectionExtensions.MetricsMarker>() is null)
+        {
+            throw new InvalidOperationException(
+                "MapAtrHubMetrics needs the metrics services: call builder.Services.AddAtrHubMetrics() before building the application.");
+        }
+
+        return endpoints.MapPrometheusScrapingEndpoint(pattern);
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Resources;
 
 namespace Atr.Hub.Cli;
 
@@ -37,6 +38,12 @@ internal static class HubServer
 
         builder.Services.AddOptions<AtrHubOptions>().BindConfiguration(Section);
         builder.Services.AddAtrHub();
+        if (server.Metrics)
+        {
+            builder.Services.AddAtrHubMetrics();
+            builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("atr-server"));
+        }
+
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         configure?.Invoke(builder);
 
@@ -51,6 +58,11 @@ internal static class HubServer
         }
 
         app.MapAtrHub();
+        if (server.Metrics)
+        {
+            app.MapAtrHubMetrics();
+        }
+
         if (server.Demo)
         {
             DemoEndpoints.Map(app, server.DemoAssets);
@@ -84,7 +96,7 @@ internal static class HubServer
               publish:   POST {http}/publish
               backplane: {backplane}
               security:  {mode}
-              origins:   {origins}{(server.Demo ? $"{Environment.NewLine}  demo:      {http}/demo/" : string.Empty)}
+              origins:   {origins}{(server.Metrics ? $"{Environment.NewLine}  metrics:   GET {http}/metrics" : string.Empty)}{(server.Demo ? $"{Environment.NewLine}  demo:      {http}/demo/" : string.Empty)}
             """;
     }
 

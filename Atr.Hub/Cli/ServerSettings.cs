@@ -14,6 +14,9 @@ internal sealed class ServerSettings
     /// <summary>Allows anonymous mode on an address other than loopback. Default false.</summary>
     public bool AllowAnonymous { get; set; }
 
+    /// <summary>Serves the hub's metrics for Prometheus at <c>GET /metrics</c>. Default true.</summary>
+    public bool Metrics { get; set; } = true;
+
     /// <summary>Serves the demo page at <c>/demo/</c>. Default false.</summary>
     public bool Demo { get; set; }
 

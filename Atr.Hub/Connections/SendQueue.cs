@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Atr.Hub.Subscriptions;
 
 namespace Atr.Hub.Connections;
@@ -7,11 +7,22 @@ namespace Atr.Hub.Connections;
 /// One connection's bounded queue of frames: filled by the dispatcher without waiting, drained by
 /// the connection's single send loop. Past the byte limit the client is a slow consumer.
 /// </summary>
-internal sealed class SendQueue(long maxBytes)
+/// <remarks>
+/// Built for the fan-out path, where it runs once per recipient per event: enqueueing and waking
+/// the send loop allocate nothing (the loop waits on this object itself, a reusable
+/// <see cref="IValueTaskSource{TResult}"/>), and an idle connection holds no more than the object:
+/// the frame list is made on the first frame and let go after a burst that grew it.
+/// </remarks>
+internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
 {
-    private readonly Channel<EventFrame> _frames = Channel.CreateUnbounded<EventFrame>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    // A list that grew past this during a burst is dropped once drained rather than kept for life.
+    private const int KeptCapacity = 64;
 
+    private readonly Lock _lock = new();
+    private Queue<EventFrame>? _frames;
+    private int _peak;
+    private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
+    private bool _waiting;
     private long _pendingBytes;
     private int _completed;
 
@@ -27,12 +38,12 @@ internal sealed class SendQueue(long maxBytes)
         Completed,
     }
 
-    /// <summary>Bytes of frames queued and not yet sent.</summary>
+    /// <summary>Bytes of frames queued and not yet handed to the socket.</summary>
     public long PendingBytes => Volatile.Read(ref _pendingBytes);
 
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
-    /// <summary>Queues a frame; never waits.</summary>
+    /// <summary>Queues a frame; never waits. The send loop resumes on the thread pool, never on the caller.</summary>
     public Result TryEnqueue(EventFrame frame)
     {
         if (IsCompleted)
@@ -50,16 +61,31 @@ internal sealed class SendQueue(long maxBytes)
             return Result.Overflow;
         }
 
-        if (!_frames.Writer.TryWrite(frame))
+        bool wake;
+        lock (_lock)
         {
-            Interlocked.Add(ref _pendingBytes, -length);
-            return Result.Completed;
+            if (IsCompleted)
+            {
+                Interlocked.Add(ref _pendingBytes, -length);
+                return Result.Completed;
+            }
+
+            var frames = _frames ??= new Queue<EventFrame>();
+            frames.Enqueue(frame);
+            _peak = Math.Max(_peak, frames.Count);
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.SetResult(true);
         }
 
         return Result.Queued;
     }
 
-    /// <summary>Stops taking frames; the reader sees the end once it stops reading (queued frames are dropped by it).</summary>
+    /// <summary>Stops taking frames and wakes the send loop; frames still queued are dropped.</summary>
     /// <returns><see langword="true"/> for the call that completed the queue.</returns>
     public bool Complete()
     {
@@ -68,30 +94,74 @@ internal sealed class SendQueue(long maxBytes)
             return false;
         }
 
-        _frames.Writer.TryComplete();
+        bool wake;
+        lock (_lock)
+        {
+            _frames = null;
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.SetResult(false);
+        }
+
         return true;
     }
 
-    /// <summary>The next frame to send, or null once the queue is completed; queued frames are dropped after completion.</summary>
-    public async ValueTask<EventFrame?> NextAsync()
+    /// <summary>
+    /// Waits until a frame is queued (<see langword="true"/>) or the queue is completed
+    /// (<see langword="false"/>). One caller at a time: the connection's send loop.
+    /// </summary>
+    public ValueTask<bool> WaitAsync()
     {
-        var reader = _frames.Reader;
-        while (!IsCompleted)
+        lock (_lock)
         {
-            if (reader.TryRead(out var frame))
+            if (IsCompleted)
             {
-                return frame;
+                return new ValueTask<bool>(false);
             }
 
-            if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+            if (_frames is { Count: > 0 })
             {
-                break;
+                return new ValueTask<bool>(true);
             }
+
+            _wake.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _wake.Version);
         }
-
-        return null;
     }
 
-    /// <summary>Marks a frame from <see cref="NextAsync"/> as written.</summary>
-    public void Sent(EventFrame frame) => Interlocked.Add(ref _pendingBytes, -frame.Payload.Length);
+    /// <summary>Takes the next frame, if one is queued and the queue is not completed.</summary>
+    public bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EventFrame? frame)
+    {
+        lock (_lock)
+        {
+            if (_frames is { } frames && frames.TryDequeue(out frame))
+            {
+                if (frames.Count == 0 && _peak > KeptCapacity)
+                {
+                    _frames = null;
+                    _peak = 0;
+                }
+
+                return true;
+            }
+
+            frame = null;
+            return false;
+        }
+    }
+
+    /// <summary>Marks <paramref name="bytes"/> of taken frames as handed to the socket.</summary>
+    public void Sent(long bytes) => Interlocked.Add(ref _pendingBytes, -bytes);
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _wake.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _wake.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _wake.OnCompleted(continuation, state, token, flags);
 }

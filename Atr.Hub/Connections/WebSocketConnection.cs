@@ -15,6 +15,9 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 {
     private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
 
+    // Sent frames are counted in groups: one shared counter per frame would be contended.
+    private const int MetricsBatch = 64;
+
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _closeLock = new();
     private readonly SendQueue _queue;
@@ -101,12 +104,14 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     /// <summary>Runs the connection until it is closed or aborted; never throws for a client going away.</summary>
     /// <param name="socket">The accepted socket.</param>
     /// <param name="expiresAt">When the connection's token expires: it is closed with <see cref="AtrCloseCodes.TokenExpired"/> then.</param>
-    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null)
+    /// <param name="batcher">The stream under <paramref name="socket"/>, when it gathers frames for one write per batch.</param>
+    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null, FrameBatcher? batcher = null)
     {
         using var expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"));
+        using var abort = _abort.Token.UnsafeRegister(static s => ((WebSocket)s!).Abort(), socket);
         try
         {
-            var sending = SendLoopAsync(socket);
+            var sending = SendLoopAsync(socket, batcher);
             var receiving = ReceiveLoopAsync(socket);
             await Task.WhenAll(sending, receiving).ConfigureAwait(false);
         }
@@ -124,15 +129,40 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 
     public void Dispose() => _abort.Dispose();
 
-    private async Task SendLoopAsync(WebSocket socket)
+    private async Task SendLoopAsync(WebSocket socket, FrameBatcher? batcher)
     {
         try
         {
-            while (await _queue.NextAsync().ConfigureAwait(false) is { } frame)
+            while (await _queue.WaitAsync().ConfigureAwait(false))
             {
-                await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
-                _queue.Sent(frame);
-                _metrics.FrameSent();
+                if (!_queue.TryTake(out var frame))
+                {
+                    continue;
+                }
+
+                var sent = 0;
+                while (true)
+                {
+                    // With a frame behind this one, the batcher holds this one back: the batch leaves
+                    // with its last frame, in one write. Sent without a token: a cancelable one costs
+                    // a registration per frame; the abort registered in RunAsync ends a hung write.
+                    var more = _queue.TryTake(out var next);
+                    batcher?.Holding = more;
+                    await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                    _queue.Sent(frame.Payload.Length);
+                    if (++sent == MetricsBatch || !more)
+                    {
+                        _metrics.FramesSentBy(sent);
+                        sent = 0;
+                    }
+
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    frame = next!;
+                }
             }
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

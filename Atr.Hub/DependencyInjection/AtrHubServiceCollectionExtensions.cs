@@ -16,6 +16,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -103,6 +104,29 @@ public static class AtrHubServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Exports the hub's metrics (the <c>Atr.Hub</c> meter) through OpenTelemetry for a Prometheus
+    /// scrape; map the endpoint with <c>MapAtrHubMetrics</c>. An application that configures
+    /// OpenTelemetry itself may instead add the meter to its own provider
+    /// (<c>AddMeter("Atr.Hub")</c>). Calling it twice is harmless.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddAtrHubMetrics(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(MetricsMarker)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<MetricsMarker>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(HubMetrics.MeterName)
+            .AddPrometheusExporter());
+        return services;
+    }
+
     private static void AddSecurity(IServiceCollection services)
     {
         // Tokens travel in query strings (browsers cannot set WebSocket headers), and hosting logs
@@ -169,4 +193,7 @@ public static class AtrHubServiceCollectionExtensions
 
     /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check.</summary>
     internal sealed class HubMarker;
+
+    /// <summary>Marks that <c>AddAtrHubMetrics</c> ran, for <c>MapAtrHubMetrics</c> to check.</summary>
+    internal sealed class MetricsMarker;
 }

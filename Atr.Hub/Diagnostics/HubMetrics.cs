@@ -1,18 +1,32 @@
 using System.Diagnostics.Metrics;
+using Atr.Hub.Subscriptions;
 
 namespace Atr.Hub.Diagnostics;
 
 /// <summary>
-/// The hub's counters, published on the <c>Atr.Hub</c> meter (for <c>dotnet-counters</c> and
-/// OpenTelemetry) and as the <c>GET /stats</c> snapshot.
+/// The hub's counters, published on the <c>Atr.Hub</c> meter (for <c>dotnet-counters</c>,
+/// OpenTelemetry and the Prometheus endpoint) and as the <c>GET /stats</c> snapshot.
 /// </summary>
+/// <remarks>
+/// Every instrument is observable: the hot path only bumps a field (once per event or per batch
+/// of frames, never per recipient through a listener), and the values are read when collected.
+/// </remarks>
 internal sealed class HubMetrics : IDisposable
 {
     public const string MeterName = "Atr.Hub";
 
+    /// <summary>The tag that tells the endpoints apart: <c>raw</c> or <c>signalr</c>.</summary>
+    public const string EndpointTag = "endpoint";
+
+    private static readonly KeyValuePair<string, object?> Raw = new(EndpointTag, "raw");
+    private static readonly KeyValuePair<string, object?> SignalR = new(EndpointTag, "signalr");
+
     private readonly Meter _meter;
-    private long _connections;
-    private long _connectionsOpened;
+    private readonly ScopeRegistry _scopes;
+    private long _rawConnections;
+    private long _signalRConnections;
+    private long _rawConnectionsOpened;
+    private long _signalRConnectionsOpened;
     private long _eventsReceived;
     private long _payloadsDropped;
     private long _framesQueued;
@@ -20,23 +34,32 @@ internal sealed class HubMetrics : IDisposable
     private long _slowConsumers;
     private long _eventsPublished;
     private long _subscriptionFailures;
+    private long _backplaneReconnects;
 
-    public HubMetrics(IMeterFactory meterFactory)
+    public HubMetrics(IMeterFactory meterFactory, ScopeRegistry scopes)
     {
+        _scopes = scopes;
         _meter = meterFactory.Create(MeterName);
-        _meter.CreateObservableUpDownCounter("atr.connections", () => Connections, description: "Open WebSocket connections.");
-        _meter.CreateObservableCounter("atr.connections.opened", () => ConnectionsOpened, description: "WebSocket connections accepted.");
-        _meter.CreateObservableCounter("atr.events.received", () => EventsReceived, description: "Payloads received from the backplane.");
-        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, description: "Payloads dropped because they were not a JSON object with a name.");
-        _meter.CreateObservableCounter("atr.frames.queued", () => FramesQueued, description: "Event frames queued to connections.");
-        _meter.CreateObservableCounter("atr.frames.sent", () => FramesSent, description: "Event frames written to sockets.");
-        _meter.CreateObservableCounter("atr.connections.slow_consumer", () => SlowConsumers, description: "Connections closed because their send queue overflowed.");
-        _meter.CreateObservableCounter("atr.events.published", () => EventsPublished, description: "Events published through POST /publish.");
+        _meter.CreateObservableUpDownCounter("atr.connections", () => ByEndpoint(RawConnections, SignalRConnections), "{connection}", "Open client connections, by endpoint (raw or signalr).");
+        _meter.CreateObservableCounter("atr.connections.opened", () => ByEndpoint(Volatile.Read(ref _rawConnectionsOpened), Volatile.Read(ref _signalRConnectionsOpened)), "{connection}", "Client connections accepted, by endpoint (raw or signalr).");
+        _meter.CreateObservableCounter("atr.events.received", () => EventsReceived, "{event}", "Payloads received from the backplane.");
+        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped because they were not a JSON object with a string name.");
+        _meter.CreateObservableCounter("atr.frames.queued", () => FramesQueued, "{frame}", "Event frames queued to connections (one per event and recipient).");
+        _meter.CreateObservableCounter("atr.frames.sent", () => FramesSent, "{frame}", "Event frames handed to connections' sockets: events delivered.");
+        _meter.CreateObservableUpDownCounter("atr.send_queue.size", () => QueuedBytes, "By", "Bytes of event frames queued on every connection and not yet handed to its socket.");
+        _meter.CreateObservableCounter("atr.connections.slow_consumer", () => SlowConsumers, "{connection}", "Connections closed because their send queue overflowed.");
+        _meter.CreateObservableCounter("atr.events.published", () => EventsPublished, "{event}", "Events published through POST /publish.");
+        _meter.CreateObservableCounter("atr.subscriptions.failed", () => SubscriptionFailures, "{subscription}", "Backplane subscriptions that failed, refusing a connection or a Subscribe.");
+        _meter.CreateObservableCounter("atr.backplane.reconnects", () => BackplaneReconnects, "{reconnect}", "Connections to Redis restored after a loss (ConnectionRestored events of the multiplexer).");
     }
 
-    public long Connections => Volatile.Read(ref _connections);
+    public long Connections => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _signalRConnections);
 
-    public long ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
+    public long RawConnections => Volatile.Read(ref _rawConnections);
+
+    public long SignalRConnections => Volatile.Read(ref _signalRConnections);
+
+    public long ConnectionsOpened => Volatile.Read(ref _rawConnectionsOpened) + Volatile.Read(ref _signalRConnectionsOpened);
 
     public long EventsReceived => Volatile.Read(ref _eventsReceived);
 
@@ -52,13 +75,53 @@ internal sealed class HubMetrics : IDisposable
 
     public long SubscriptionFailures => Volatile.Read(ref _subscriptionFailures);
 
-    public void ConnectionOpened()
+    public long BackplaneReconnects => Volatile.Read(ref _backplaneReconnects);
+
+    /// <summary>
+    /// Bytes queued on every local connection, raw and SignalR: a walk over the scope groups, for
+    /// collection and <c>/stats</c>, not the hot path.
+    /// </summary>
+    public long QueuedBytes
     {
-        Interlocked.Increment(ref _connections);
-        Interlocked.Increment(ref _connectionsOpened);
+        get
+        {
+            // A SignalR connection may listen to several scopes: count it once.
+            var seen = new HashSet<IEventRecipient>(ReferenceEqualityComparer.Instance);
+            var total = 0L;
+            foreach (var group in _scopes.All)
+            {
+                foreach (var recipient in group.Members())
+                {
+                    if (seen.Add(recipient))
+                    {
+                        total += recipient.PendingBytes;
+                    }
+                }
+            }
+
+            return total;
+        }
     }
 
-    public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
+    /// <summary>A raw WebSocket connection was accepted.</summary>
+    public void ConnectionOpened()
+    {
+        Interlocked.Increment(ref _rawConnections);
+        Interlocked.Increment(ref _rawConnectionsOpened);
+    }
+
+    /// <summary>A raw WebSocket connection ended.</summary>
+    public void ConnectionClosed() => Interlocked.Decrement(ref _rawConnections);
+
+    /// <summary>A SignalR connection was admitted.</summary>
+    public void SignalRConnectionOpened()
+    {
+        Interlocked.Increment(ref _signalRConnections);
+        Interlocked.Increment(ref _signalRConnectionsOpened);
+    }
+
+    /// <summary>A SignalR connection ended.</summary>
+    public void SignalRConnectionClosed() => Interlocked.Decrement(ref _signalRConnections);
 
     public void EventReceived() => Interlocked.Increment(ref _eventsReceived);
 
@@ -66,7 +129,7 @@ internal sealed class HubMetrics : IDisposable
 
     public void FramesQueuedBy(int count) => Interlocked.Add(ref _framesQueued, count);
 
-    public void FrameSent() => Interlocked.Increment(ref _framesSent);
+    public void FramesSentBy(int count) => Interlocked.Add(ref _framesSent, count);
 
     public void SlowConsumerClosed() => Interlocked.Increment(ref _slowConsumers);
 
@@ -74,5 +137,10 @@ internal sealed class HubMetrics : IDisposable
 
     public void SubscriptionFailed() => Interlocked.Increment(ref _subscriptionFailures);
 
+    public void BackplaneReconnected() => Interlocked.Increment(ref _backplaneReconnects);
+
     public void Dispose() => _meter.Dispose();
+
+    private static Measurement<long>[] ByEndpoint(long raw, long signalR)
+        => [new(raw, Raw), new(signalR, SignalR)];
 }

@@ -125,7 +125,7 @@ internal sealed partial class WebSocketEndpoint(
             metrics.ConnectionOpened();
             try
             {
-                await connection.RunAsync(socket, expiresAt).ConfigureAwait(false);
+                await connection.RunAsync(socket, expiresAt, context.Features.Get<FrameBatcher>()).ConfigureAwait(false);
             }
             finally
             {

@@ -91,7 +91,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         var connection = (HubConnectionContext)Context.Items[ConnectionKey]!;
         var session = new SignalRConnection(connection, address, _options, _metrics, _timeProvider, _logger);
         Context.Items[SessionKey] = session;
-        _metrics.ConnectionOpened();
+        _metrics.SignalRConnectionOpened();
 
         try
         {
@@ -202,6 +202,6 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);
         }
 
-        _metrics.ConnectionClosed();
+        _metrics.SignalRConnectionClosed();
     }
 }

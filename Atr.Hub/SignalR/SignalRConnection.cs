@@ -43,6 +43,9 @@ internal sealed partial class SignalRConnection : IEventRecipient
     /// <summary>When the connection's token expires; null when it never does.</summary>
     public DateTimeOffset? ExpiresAt { get; private set; }
 
+    /// <summary>Bytes of frames queued and not yet handed to the connection.</summary>
+    public long PendingBytes => _queue.PendingBytes;
+
     public int ScopeCount
     {
         get
@@ -150,11 +153,22 @@ internal sealed partial class SignalRConnection : IEventRecipient
     {
         try
         {
-            while (await _queue.NextAsync().ConfigureAwait(false) is { } frame)
+            while (await _queue.WaitAsync().ConfigureAwait(false))
             {
-                await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
-                _queue.Sent(frame);
-                _metrics.FrameSent();
+                // Counted in groups, as raw connections do: one shared counter per frame would be contended.
+                var sent = 0;
+                while (_queue.TryTake(out var frame))
+                {
+                    await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
+                    _queue.Sent(frame.Payload.Length);
+                    if (++sent == 64)
+                    {
+                        _metrics.FramesSentBy(sent);
+                        sent = 0;
+                    }
+                }
+
+                _metrics.FramesSentBy(sent);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)

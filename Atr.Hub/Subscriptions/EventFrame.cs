@@ -17,7 +17,13 @@ internal sealed class EventFrame(ReadOnlyMemory<byte> payload)
     /// loop (never on the dispatcher); it caches its bytes per hub protocol, so each protocol
     /// serializes the event once whatever the number of connections.
     /// </summary>
-    public SerializedHubMessage HubMessage => LazyInitializer.EnsureInitialized(
-        ref _hubMessage,
-        () => new SerializedHubMessage(new InvocationMessage(AtrHub.EventMethod, [new EventArgument(Payload)])));
+    public SerializedHubMessage HubMessage => Volatile.Read(ref _hubMessage) ?? CreateHubMessage();
+
+    // Apart from the getter so that the per-recipient path allocates no closure; two connections
+    // racing here may both serialize, and one result wins.
+    private SerializedHubMessage CreateHubMessage()
+    {
+        var message = new SerializedHubMessage(new InvocationMessage(AtrHub.EventMethod, [new EventArgument(Payload)]));
+        return Interlocked.CompareExchange(ref _hubMessage, message, null) ?? message;
+    }
 }

@@ -9,4 +9,7 @@ internal interface IEventRecipient
     /// </summary>
     /// <returns><see langword="true"/> when queued.</returns>
     bool Deliver(EventFrame frame);
+
+    /// <summary>Bytes of frames queued and not yet handed to the socket.</summary>
+    long PendingBytes { get; }
 }

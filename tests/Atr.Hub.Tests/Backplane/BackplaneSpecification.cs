@@ -127,6 +127,8 @@ public abstract class BackplaneSpecification : IAsyncLifetime
 
         public int Count => _frames.Reader.Count;
 
+        public long PendingBytes => 0;
+
         public bool Deliver(EventFrame frame) => _frames.Writer.TryWrite(Encoding.UTF8.GetString(frame.Payload.Span));
 
         public Task<string> NextAsync() => _frames.Reader.ReadAsync().AsTask().DefaultTimeout();
