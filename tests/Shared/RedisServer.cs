@@ -98,6 +98,24 @@ public sealed class RedisServer : IAsyncLifetime
         return (long)parts[1];
     }
 
+    /// <summary>
+    /// <c>CLIENT LIST TYPE <paramref name="type"/></c> (<c>normal</c>, <c>pubsub</c>…): one dictionary of
+    /// the listed fields (<c>id</c>, <c>name</c>, <c>age</c>, <c>sub</c>…) per connected client.
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> ClientListAsync(string type)
+    {
+        var result = await Client.GetServer(Configuration).ExecuteAsync("CLIENT", "LIST", "TYPE", type);
+        var text = (string)result!;
+
+        // Over RESP3 the answer is a verbatim string, which keeps its "txt:" format prefix.
+        return (text.StartsWith("txt:", StringComparison.Ordinal) ? text[4..] : text)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => (IReadOnlyDictionary<string, string>)line.Split(' ')
+                .Select(pair => pair.Split('=', 2))
+                .ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : string.Empty, StringComparer.Ordinal))
+            .ToList();
+    }
+
     /// <summary>Publishes raw bytes with a plain <c>PUBLISH</c>.</summary>
     public Task<long> PublishAsync(string channel, RedisValue payload)
         => Client.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
