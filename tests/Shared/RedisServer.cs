@@ -77,7 +77,7 @@ public sealed class RedisServer : IAsyncLifetime
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        _client = await WaitForPingAsync(Configuration, TimeSpan.FromSeconds(15));
+        _client = await WaitForPingAsync(Configuration, Port, TimeSpan.FromSeconds(15));
     }
 
     public async Task DisposeAsync()
@@ -120,9 +120,21 @@ public sealed class RedisServer : IAsyncLifetime
     public Task<long> PublishAsync(string channel, RedisValue payload)
         => Client.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
 
-    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, TimeSpan timeout)
+    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, int port, TimeSpan timeout)
     {
+        // A bare PING first: the client library's connect, tried while the server is still starting,
+        // can sit out its whole connect timeout, and a restart would look seconds slower than it is.
         var deadline = Stopwatch.StartNew();
+        while (!await AnswersPingAsync(port))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                throw new InvalidOperationException($"redis-server did not answer PING on port {port} within {timeout.TotalSeconds} s.");
+            }
+
+            await Task.Delay(10);
+        }
+
         while (true)
         {
             try
@@ -139,6 +151,25 @@ public sealed class RedisServer : IAsyncLifetime
             {
                 await Task.Delay(100);
             }
+        }
+    }
+
+    private static async Task<bool> AnswersPingAsync(int port)
+    {
+        try
+        {
+            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, attempt.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), attempt.Token);
+            var answer = new byte[7];
+            var read = await stream.ReadAtLeastAsync(answer, answer.Length, throwOnEndOfStream: false, attempt.Token);
+            return answer.AsSpan(0, read).SequenceEqual("+PONG\r\n"u8);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
