@@ -28,7 +28,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
         _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
     }
 
-    /// <summary>One frame from the server; the payload is kept for control frames and when asked for.</summary>
+    /// <summary>One frame from the server; the payload is kept for control frames only.</summary>
     public sealed record Frame(int Opcode, bool Fin, long Length, byte[] Payload);
 
     /// <summary>Upgrades a new connection to <paramref name="target"/> and returns once the 101 is read.</summary>
@@ -75,7 +75,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
         => await _stream.WriteAsync(bytes, cancellationToken).AsTask().DefaultTimeout();
 
     /// <summary>Reads the next frame; null once the server ended the connection (FIN or reset) between frames or within one.</summary>
-    public async Task<Frame?> ReceiveAsync(bool keepPayload = false, CancellationToken cancellationToken = default)
+    public async Task<Frame?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         long length = -1;
         var headerLength = 0;
@@ -94,15 +94,14 @@ internal sealed class RawWebSocket : IAsyncDisposable
             }
 
             var buffer = read.Buffer;
-            if (length < 0 && TryReadHeader(buffer, out opcode, out fin, out length, out headerLength))
+            if (length < 0)
             {
-                // Header parsed; the payload follows.
+                TryReadHeader(buffer, out opcode, out fin, out length, out headerLength);
             }
 
             if (length >= 0 && buffer.Length >= headerLength + length)
             {
-                var isControl = opcode >= WebSocketFrame.Close;
-                var payload = keepPayload || isControl ? buffer.Slice(headerLength, length).ToArray() : [];
+                var payload = opcode >= WebSocketFrame.Close ? buffer.Slice(headerLength, length).ToArray() : [];
                 _reader.AdvanceTo(buffer.GetPosition(headerLength + length));
                 return new Frame(opcode, fin, length, payload);
             }
@@ -124,7 +123,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
     /// </summary>
     public async Task<int?> ReceiveUntilCloseAsync(CancellationToken cancellationToken = default)
     {
-        while (await ReceiveAsync(cancellationToken: cancellationToken) is { } frame)
+        while (await ReceiveAsync(cancellationToken) is { } frame)
         {
             if (frame.Opcode != WebSocketFrame.Close)
             {
