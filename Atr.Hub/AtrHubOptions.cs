@@ -72,8 +72,8 @@ public sealed class AtrHubOptions
 
     /// <summary>
     /// The most bytes of frames that may wait to be sent to one connection; past it the client is a
-    /// slow consumer and is closed with <see cref="AtrCloseCodes.SlowConsumer"/>. One frame larger than
-    /// the limit is still sent to a client whose queue is empty. Default 1 MiB.
+    /// slow consumer and is closed with <see cref="AtrCloseCodes.SlowConsumer"/>. An event from the
+    /// backplane larger than the limit is dropped and counted, as no busy client could take it. Default 1 MiB.
     /// </summary>
     [Range(1024, int.MaxValue)]
     public long MaxSendQueueBytes { get; set; } = 1024 * 1024;

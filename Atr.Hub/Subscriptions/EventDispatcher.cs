@@ -1,6 +1,7 @@
 using Atr.Hub.Diagnostics;
 using Atr.Publishing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Atr.Hub.Subscriptions;
 
@@ -12,9 +13,14 @@ internal sealed partial class EventDispatcher(
     ScopeRegistry groups,
     HubMetrics metrics,
     TimeProvider timeProvider,
+    IOptions<AtrHubOptions> options,
     ILogger<EventDispatcher> logger)
 {
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
+
+    // A connection cannot take an event larger than its whole send queue: every connection with a
+    // frame still queued would be closed as a slow consumer, so one such payload would empty a scope.
+    private readonly long _maxEventBytes = options.Value.MaxSendQueueBytes;
 
     private long _nextDropLogTicks;
     private long _droppedSinceLog;
@@ -23,7 +29,7 @@ internal sealed partial class EventDispatcher(
     public void Dispatch(string scope, ReadOnlyMemory<byte> payload)
     {
         metrics.EventReceived();
-        if (!EventPayload.IsValid(payload.Span))
+        if (payload.Length > _maxEventBytes || !EventPayload.IsValid(payload.Span))
         {
             Dropped(scope, payload.Length);
             return;

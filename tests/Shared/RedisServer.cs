@@ -77,7 +77,7 @@ public sealed class RedisServer : IAsyncLifetime
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        _client = await WaitForPingAsync(Configuration, TimeSpan.FromSeconds(15));
+        _client = await WaitForPingAsync(Configuration, Port, TimeSpan.FromSeconds(15));
     }
 
     public async Task DisposeAsync()
@@ -98,13 +98,43 @@ public sealed class RedisServer : IAsyncLifetime
         return (long)parts[1];
     }
 
+    /// <summary>
+    /// <c>CLIENT LIST TYPE <paramref name="type"/></c> (<c>normal</c>, <c>pubsub</c>…): one dictionary of
+    /// the listed fields (<c>id</c>, <c>name</c>, <c>age</c>, <c>sub</c>…) per connected client.
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> ClientListAsync(string type)
+    {
+        var result = await Client.GetServer(Configuration).ExecuteAsync("CLIENT", "LIST", "TYPE", type);
+        var text = (string)result!;
+
+        // Over RESP3 the answer is a verbatim string, which keeps its "txt:" format prefix.
+        return (text.StartsWith("txt:", StringComparison.Ordinal) ? text[4..] : text)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => (IReadOnlyDictionary<string, string>)line.Split(' ')
+                .Select(pair => pair.Split('=', 2))
+                .ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : string.Empty, StringComparer.Ordinal))
+            .ToList();
+    }
+
     /// <summary>Publishes raw bytes with a plain <c>PUBLISH</c>.</summary>
     public Task<long> PublishAsync(string channel, RedisValue payload)
         => Client.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
 
-    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, TimeSpan timeout)
+    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, int port, TimeSpan timeout)
     {
+        // A bare PING first: the client library's connect, tried while the server is still starting,
+        // can sit out its whole connect timeout, and a restart would look seconds slower than it is.
         var deadline = Stopwatch.StartNew();
+        while (!await AnswersPingAsync(port))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                throw new InvalidOperationException($"redis-server did not answer PING on port {port} within {timeout.TotalSeconds} s.");
+            }
+
+            await Task.Delay(10);
+        }
+
         while (true)
         {
             try
@@ -121,6 +151,25 @@ public sealed class RedisServer : IAsyncLifetime
             {
                 await Task.Delay(100);
             }
+        }
+    }
+
+    private static async Task<bool> AnswersPingAsync(int port)
+    {
+        try
+        {
+            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, attempt.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), attempt.Token);
+            var answer = new byte[7];
+            var read = await stream.ReadAtLeastAsync(answer, answer.Length, throwOnEndOfStream: false, attempt.Token);
+            return answer.AsSpan(0, read).SequenceEqual("+PONG\r\n"u8);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

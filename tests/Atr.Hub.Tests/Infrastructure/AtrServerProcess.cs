@@ -36,6 +36,38 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>A memory figure of the process in bytes, from <c>/proc/&lt;pid&gt;/status</c>: <c>VmRSS</c> (resident now), <c>VmHWM</c> (peak resident).</summary>
+    public long ReadMemory(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                // "VmRSS:    123456 kB"
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"/proc/{_process.Id}/status has no {field}.");
+    }
+
+    /// <summary>
+    /// Starts <c>VmHWM</c> afresh at the current resident size (<c>echo 5 &gt; /proc/&lt;pid&gt;/clear_refs</c>);
+    /// false where the kernel does not allow it, and the peak then counts from the process's start.
+    /// </summary>
+    public bool TryResetPeakMemory()
+    {
+        try
+        {
+            File.WriteAllText($"/proc/{_process.Id}/clear_refs", "5");
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public static AtrServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")

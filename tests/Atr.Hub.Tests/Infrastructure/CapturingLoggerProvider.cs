@@ -6,22 +6,30 @@ namespace Atr.Hub.Tests.Infrastructure;
 /// <summary>Keeps every log line at every level — message, structured values and exception — for a test to read.</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider
 {
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<Entry> _entries = new();
 
-    public IReadOnlyCollection<string> Lines => _lines;
+    /// <summary>One log call as it was made.</summary>
+    public sealed record Entry(LogLevel Level, string Category, string Message, string Values, Exception? Exception)
+    {
+        public override string ToString() => $"{Level} {Category}: {Message} | {Values} | {Exception}";
+    }
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+    public IReadOnlyCollection<Entry> Entries => _entries;
+
+    public IEnumerable<string> Lines => _entries.Select(e => e.ToString());
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    private sealed class Logger(string category, ConcurrentQueue<Entry> entries) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull
         {
-            lines.Enqueue($"{category} scope: {state}");
+            entries.Enqueue(new Entry(LogLevel.None, category, $"scope: {state}", string.Empty, null));
             return null;
         }
 
@@ -30,7 +38,7 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} | {values} | {exception}");
+            entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), values, exception));
         }
     }
 }

@@ -74,6 +74,9 @@ internal sealed class WsClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Every text frame as it arrives, for a reader of the test's own instead of <see cref="ReceiveAsync()"/>; completes when the connection ends.</summary>
+    public ChannelReader<string> Frames => _messages.Reader;
+
     /// <summary>Frames received so far and not yet taken.</summary>
     public int Pending => _messages.Reader.Count;
 

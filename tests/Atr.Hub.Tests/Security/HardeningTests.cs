@@ -63,6 +63,24 @@ public sealed class HardeningTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task EventLargerThanASendQueueIsDroppedInsteadOfClosingTheScopesClients()
+    {
+        await using var hub = await HubHost.StartAsync(redis.Configuration, o => o.MaxSendQueueBytes = 64 * 1024);
+        await using var one = await hub.ConnectAsync("/organization/1");
+        await using var two = await hub.ConnectAsync("/organization/1");
+        var huge = $$"""{"name":"huge","pad":"{{new string('p', 100 * 1024)}}"}""";
+
+        await redis.PublishAsync("atr:organization.1", huge);
+        await redis.PublishAsync("atr:organization.1", """{"name":"after"}""");
+
+        // Delivered, it would close every client with a frame still queued as a slow consumer.
+        Assert.Equal("""{"name":"after"}""", await one.ReceiveAsync());
+        Assert.Equal("""{"name":"after"}""", await two.ReceiveAsync());
+        await TestTimeouts.UntilAsync(() => hub.Metrics.PayloadsDropped == 1, "the payload is counted as dropped");
+        Assert.Equal(0, hub.Metrics.SlowConsumers);
+    }
+
+    [Fact]
     public async Task UnreachableAuthorityAnswers503AndNot500()
     {
         var port = FreePort();

@@ -18,6 +18,9 @@ internal sealed class SignalRClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
+    /// <summary>Every event as it arrives, for a reader of the test's own instead of <see cref="ReceiveAsync"/>.</summary>
+    public ChannelReader<string> Events => _events.Reader;
+
     /// <summary>Connects with the JSON protocol; each event is kept as the raw text of its argument.</summary>
     public static async Task<SignalRClient> ConnectAsync(Uri baseUri, params string[] scopes)
     {
