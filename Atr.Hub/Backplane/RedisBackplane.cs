@@ -270,6 +270,10 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         // (the default backs off for seconds): scopes must be subscribed again quickly.
         options.AbortOnConnectFail = false;
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
+
+        // Reconnects are attempted on the heartbeat (1 s by default): a quicker one puts a restarted
+        // Redis's subscriptions back in a few hundred milliseconds, at the cost of a timer.
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(250);
         options.ClientName ??= "atr-hub-subscriber";
         var subscriber = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
         subscriber.ConnectionFailed += OnFailed;
