@@ -54,6 +54,9 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     private long _lastHeard;
     private long _connectedAt;
 
+    // When the probe that has not come back yet was published; older than _lastHeard when none is out.
+    private long _probeSentAt;
+
     public RedisBackplane(
         RedisConnectionProvider publisher,
         EventDispatcher dispatcher,
@@ -75,8 +78,8 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     public string Name => "redis";
 
     /// <summary>
-    /// Events flow: the subscriber is connected, every scope is subscribed on it, and a message (an
-    /// event or the node's probe) arrived on it within the last two probe intervals.
+    /// Events flow: the subscriber is connected, every scope is subscribed on it, a message (an event
+    /// or the node's probe) arrived on it since it was made, and no probe is overdue.
     /// </summary>
     public bool IsConnected
     {
@@ -87,9 +90,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 return false;
             }
 
-            var lastHeard = Volatile.Read(ref _lastHeard);
-            return lastHeard >= Volatile.Read(ref _connectedAt)
-                && _time.GetElapsedTime(lastHeard) <= 2 * _options.ProbeInterval;
+            return Volatile.Read(ref _lastHeard) >= Volatile.Read(ref _connectedAt) && !ProbeOverdue(out _);
         }
     }
 
@@ -191,8 +192,10 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     /// <summary>
     /// Connects, then every <see cref="AtrHubOptions.ProbeInterval"/> proves the subscription: when
     /// nothing arrived for half an interval it publishes a probe on the node's own channel, and when
-    /// nothing arrived for two intervals on a connection that claims to be up, it replaces the
-    /// connection and subscribes every scope again.
+    /// a probe has not come back within an interval on a connection that claims to be up, it replaces
+    /// the connection and subscribes every scope again. A silent subscription is so found within two
+    /// intervals. Only a probe that went out and did not return counts: a late tick of a busy node
+    /// sends nothing and proves nothing, but is not taken for a silent Redis.
     /// </summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -214,14 +217,12 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 continue;
             }
 
-            var silentSince = Math.Max(Volatile.Read(ref _lastHeard), Volatile.Read(ref _connectedAt));
-            var silence = _time.GetElapsedTime(silentSince);
-            if (silence > 2 * _options.ProbeInterval)
+            if (ProbeOverdue(out var waited))
             {
-                LogSubscriberSilent(_logger, silence.TotalMilliseconds);
+                LogSubscriberSilent(_logger, waited.TotalMilliseconds);
                 await ReplaceSubscriberAsync(subscriber).ConfigureAwait(false);
             }
-            else if (silence >= _options.ProbeInterval / 2)
+            else if (!ProbeOut() && _time.GetElapsedTime(Volatile.Read(ref _lastHeard)) >= _options.ProbeInterval / 2)
             {
                 Probe(subscriber);
             }
@@ -490,9 +491,22 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         Probe(subscriber);
     }
 
-    /// <summary>Publishes an empty probe on the node's own channel; its arrival proves the subscription.</summary>
+    private bool ProbeOut() => Volatile.Read(ref _probeSentAt) > Volatile.Read(ref _lastHeard);
+
+    /// <summary>Whether a probe went out more than an interval ago and nothing arrived since.</summary>
+    private bool ProbeOverdue(out TimeSpan waited)
+    {
+        var sentAt = Volatile.Read(ref _probeSentAt);
+        waited = _time.GetElapsedTime(sentAt);
+        return sentAt > Volatile.Read(ref _lastHeard) && waited > _options.ProbeInterval;
+    }
+
+    /// <summary>Publishes an empty probe on the node's own channel; its arrival, or any other message's, proves the subscription.</summary>
     private void Probe(ConnectionMultiplexer subscriber)
-        => subscriber.GetSubscriber().Publish(_probeChannel, RedisValue.EmptyString, CommandFlags.FireAndForget);
+    {
+        Volatile.Write(ref _probeSentAt, _time.GetTimestamp());
+        subscriber.GetSubscriber().Publish(_probeChannel, RedisValue.EmptyString, CommandFlags.FireAndForget);
+    }
 
     private RedisChannel Channel(string scope) => RedisChannel.Literal(_options.ChannelPrefix + scope);
 }
