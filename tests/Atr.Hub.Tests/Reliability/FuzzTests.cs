@@ -20,7 +20,7 @@ namespace Atr.Hub.Tests.Reliability;
 [Collection(UsesRedis.Name)]
 public sealed class FuzzTests(RedisServer redis, ITestOutputHelper output)
 {
-    private const int BadPeers = 10_000;
+    private static readonly int BadPeers = ReliabilityScale.Of(10_000);
     private const int Concurrency = 32;
     private const int RawReceivers = 16;
     private const int SignalRReceivers = 4;

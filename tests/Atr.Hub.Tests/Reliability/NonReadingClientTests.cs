@@ -15,14 +15,14 @@ namespace Atr.Hub.Tests.Reliability;
 [Collection(UsesRedis.Name)]
 public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper output)
 {
-    private const int NonReaders = 200;
+    private static readonly int NonReaders = ReliabilityScale.Of(200);
     private const int Readers = 20;
-    private const int Events = 20_000;
+    private static readonly int Events = ReliabilityScale.Of(20_000);
     private const int EventBytes = 1024;
 
     // The default MaxSendQueueBytes, which the node runs with.
     private const long QueueBound = 1024 * 1024;
-    private const long MemoryAllowance = (NonReaders * QueueBound) + (64L * 1024 * 1024);
+    private static readonly long MemoryAllowance = (NonReaders * QueueBound) + (64L * 1024 * 1024);
 
     // How far the publisher may run ahead of the slowest reader: 256 KiB of events, a quarter of the
     // queue bound, so a reader is never taken for a slow consumer because the test published too fast.

@@ -16,10 +16,10 @@ namespace Atr.Hub.Tests.Reliability;
 /// </summary>
 public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int Crashes = 5;
-    private const int Events = 20_000;
+    private static readonly int Crashes = ReliabilityScale.Of(5);
+    private static readonly int Events = ReliabilityScale.Of(20_000);
     private const int Scopes = 5;
-    private const int RawPerScopeAndNode = 4;
+    private static readonly int RawPerScopeAndNode = ReliabilityScale.Of(4);
     private const int SignalRPerScopeAndNode = 1;
     private const int PublishWindow = 100;
     private const int AttemptsWhileDown = 20;
