@@ -48,7 +48,7 @@ public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifeti
         await using var publisher = await ConnectPublisherAsync(_redis.Configuration);
         try
         {
-            // Per scope and node: four raw clients and one SignalR client, 50 in all.
+            // Per scope and node: four raw clients and one SignalR client, 50 in all (at scale 1).
             for (var scope = 0; scope < Scopes; scope++)
             {
                 foreach (var (node, nodeName) in new[] { (nodeA, "A"), (nodeB, "B") })
@@ -69,7 +69,7 @@ public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifeti
                 }
             }
 
-            Assert.Equal(50, recorders.Count);
+            Assert.Equal(Scopes * 2 * (RawPerScopeAndNode + SignalRPerScopeAndNode), recorders.Count);
             var clientsPerNode = recorders.Count / nodes.Length;
 
             // What Redis accepted (PUBLISH returned), per scope in publish order; each event is published once.
