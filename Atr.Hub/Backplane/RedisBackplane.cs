@@ -85,7 +85,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     {
         get
         {
-            if (_subscriber is not { IsConnected: true } || Volatile.Read(ref _waiting) != 0)
+            if (!IsSubscriberConnected(_subscriber) || Volatile.Read(ref _waiting) != 0)
             {
                 return false;
             }
@@ -95,7 +95,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     }
 
     /// <summary>Whether the subscriber connection is up, proven or not.</summary>
-    private bool SubscriberUp => _subscriber is { IsConnected: true };
+    private bool SubscriberUp => IsSubscriberConnected(_subscriber);
 
     public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
     {
@@ -111,7 +111,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 throw new InvalidOperationException($"Scope '{scope}' is already subscribed.");
             }
 
-            if (_subscriber is { IsConnected: true } subscriber)
+            if (_subscriber is { } subscriber && IsSubscriberConnected(subscriber))
             {
                 try
                 {
@@ -122,6 +122,11 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 {
                     // Lost just now: the scope waits for the connection like any other.
                     LogSubscribeDeferred(_logger, scope, ex);
+                }
+                catch
+                {
+                    _scopes.Remove(scope);
+                    throw;
                 }
             }
 
@@ -204,7 +209,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             var subscriber = _subscriber;
-            if (subscriber is not { IsConnected: true })
+            if (subscriber is null || !IsSubscriberConnected(subscriber))
             {
                 // Down, not silent: the client library reconnects and resubscribes by itself.
                 continue;
@@ -287,6 +292,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     private async Task<bool> InstallAsync(ConnectionMultiplexer subscriber, ConnectionMultiplexer? previous)
     {
         int resubscribed;
+        ConnectionMultiplexer? closed = null;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -305,7 +311,10 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 // the same events as its replacement.
                 previous.ConnectionRestored -= OnRestored;
                 previous.ConnectionFailed -= OnFailed;
-                await previous.DisposeAsync().ConfigureAwait(false);
+
+                // Without waiting for replies: a silent connection would hold the gate for the timeout.
+                await previous.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+                closed = previous;
                 foreach (var scope in _scopes.Keys)
                 {
                     _scopes[scope] = null;
@@ -315,7 +324,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
             }
 
             _probeSubscribed = false;
-            if (!subscriber.IsConnected)
+            if (!IsSubscriberConnected(subscriber))
             {
                 // Redis is away: the client library keeps reconnecting, and RestoreAsync subscribes.
                 return true;
@@ -333,6 +342,9 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         finally
         {
             _gate.Release();
+
+            // Closed already; what is left to release takes no round trip.
+            closed?.Dispose();
         }
 
         if (previous is not null || resubscribed > 0)
@@ -371,7 +383,8 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     {
         if (e.ConnectionType == ConnectionType.Subscription)
         {
-            Volatile.Write(ref _interrupted, 1);
+            // A probe that went out before the loss says nothing about the connection that follows.
+            Volatile.Write(ref _probeSentAt, 0);
         }
     }
 
@@ -380,6 +393,9 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         if (e.ConnectionType == ConnectionType.Subscription && sender is ConnectionMultiplexer subscriber)
         {
             _metrics.BackplaneReconnected();
+
+            // Set here rather than on failure: the two events may run in either order.
+            Volatile.Write(ref _interrupted, 1);
             _ = RestoreAsync(subscriber);
         }
     }
@@ -490,6 +506,10 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         Volatile.Write(ref _probeSubscribed, true);
         Probe(subscriber);
     }
+
+    /// <summary>Whether the pub/sub connection is up (the multiplexer's own flag is its command connection's).</summary>
+    private static bool IsSubscriberConnected(ConnectionMultiplexer? subscriber)
+        => subscriber is not null && subscriber.GetSubscriber().IsConnected();
 
     private bool ProbeOut() => Volatile.Read(ref _probeSentAt) > Volatile.Read(ref _lastHeard);
 
