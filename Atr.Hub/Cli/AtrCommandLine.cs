@@ -22,7 +22,7 @@ internal static class AtrCommandLine
         new(["--jwt-audience"], "Atr:JwtAudience", "Required token audience (default atr)."),
         new(["--allowed-origins"], "Atr:AllowedOrigins", "Browser Origins allowed to connect, comma-separated (default: any).", IsList: true),
         new(["--max-connections-per-ip"], "Atr:MaxConnectionsPerIp", "Most open connections per remote address; 429 past it (default: no limit)."),
-        new(["--probe-interval"], "Atr:ProbeInterval", "How often the node proves its Redis subscription, as hh:mm:ss (default 00:00:05); unready after two silent intervals."),
+        new(["--probe-interval"], "Atr:ProbeInterval", "How often the node proves its Redis subscription, as hh:mm:ss (default 00:00:05); unready when a probe does not come back within one interval."),
         new(["--shutdown-close-rate"], "Atr:ShutdownCloseRate", "Connections closed per second at shutdown (default 10000)."),
         new(["--no-metrics"], "Atr:Metrics", "Do not serve the Prometheus metrics at GET /metrics.", IsSwitch: true, SwitchValue: "false"),
         new(["--demo"], "Atr:Demo", "Serve the demo page at /demo/ (needs the built Atr.Client.Js).", IsSwitch: true),
