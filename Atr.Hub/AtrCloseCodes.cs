@@ -1,6 +1,6 @@
 namespace Atr.Hub;
 
-/// <summary>The WebSocket close codes the hub sends, beyond the RFC 6455 ones (1000, 1001, 1003, 1008, 1009, 1011).</summary>
+/// <summary>The WebSocket close codes the hub sends, beyond the RFC 6455 ones (1000, 1001, 1003, 1009; 1002 and 1007 from the runtime).</summary>
 /// <remarks>See <c>docs/protocol.md</c> for what a client should do on each.</remarks>
 public static class AtrCloseCodes
 {

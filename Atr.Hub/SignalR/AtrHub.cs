@@ -162,7 +162,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         {
             _metrics.SubscriptionFailed();
             LogSubscribeFailed(_logger, key, ex);
-            throw new HubException("Event backplane unavailable; retry shortly.");
+            throw new HubException("503: Event backplane unavailable; retry shortly.");
         }
 
         if (!session.TryAddScope(key))
