@@ -9,8 +9,8 @@ internal interface IBackplane
     /// <summary>A name for logs and the start banner: <c>in-memory</c>, <c>redis</c>.</summary>
     string Name { get; }
 
-    /// <summary>Whether events can flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
-    bool IsConnected { get; }
+    /// <summary>Whether events flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
+    bool IsDelivering { get; }
 
     /// <summary>Starts receiving the events of <paramref name="scope"/>; completes once the subscription is in place.</summary>
     Task SubscribeAsync(string scope, CancellationToken cancellationToken);

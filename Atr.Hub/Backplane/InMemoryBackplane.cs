@@ -7,7 +7,7 @@ internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
 {
     public string Name => "in-memory";
 
-    public bool IsConnected => true;
+    public bool IsDelivering => true;
 
     // The dispatcher looks up local recipients itself, so there is nothing to subscribe.
     public Task SubscribeAsync(string scope, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -16,6 +16,9 @@ internal partial class RedisBackplane
     [LoggerMessage(4, LogLevel.Information, "Replaced the Redis subscriber connection; {Scopes} scopes subscribed again.")]
     private static partial void LogSubscriberReplaced(ILogger logger, int scopes);
 
+    [LoggerMessage(6, LogLevel.Warning, "Subscribing the node's scopes again waits for Redis; it is done when the connection comes back.")]
+    private static partial void LogRestoreDeferred(ILogger logger, Exception exception);
+
     [LoggerMessage(5, LogLevel.Warning, "Could not replace the silent Redis subscriber connection; trying again at the next probe.")]
     private static partial void LogReplaceFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
@@ -71,7 +72,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _probeChannel = RedisChannel.Literal($"{_options.ChannelPrefix}atr-node:{Guid.NewGuid():N}");
+        _probeChannel = NodeChannel();
         _started = new Lazy<Task>(ConnectFirstAsync);
     }
 
@@ -81,7 +82,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     /// Events flow: the subscriber is connected, every scope is subscribed on it, a message (an event
     /// or the node's probe) arrived on it since it was made, and no probe is overdue.
     /// </summary>
-    public bool IsConnected
+    public bool IsDelivering
     {
         get
         {
@@ -93,9 +94,6 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
             return Volatile.Read(ref _lastHeard) >= Volatile.Read(ref _connectedAt) && !ProbeOverdue(out _);
         }
     }
-
-    /// <summary>Whether the subscriber connection is up, proven or not.</summary>
-    private bool SubscriberUp => IsSubscriberConnected(_subscriber);
 
     public async Task SubscribeAsync(string scope, CancellationToken cancellationToken)
     {
@@ -111,7 +109,8 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
                 throw new InvalidOperationException($"Scope '{scope}' is already subscribed.");
             }
 
-            if (_subscriber is { } subscriber && IsSubscriberConnected(subscriber))
+            var subscriber = _subscriber;
+            if (IsSubscriberConnected(subscriber))
             {
                 try
                 {
@@ -168,7 +167,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
     public async Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        if (SubscriberUp)
+        if (IsSubscriberConnected(_subscriber))
         {
             await _publisher.PublishAsync(Channel(scope), payload, cancellationToken).ConfigureAwait(false);
             return true;
@@ -209,7 +208,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             var subscriber = _subscriber;
-            if (subscriber is null || !IsSubscriberConnected(subscriber))
+            if (!IsSubscriberConnected(subscriber))
             {
                 // Down, not silent: the client library reconnects and resubscribes by itself.
                 continue;
@@ -270,12 +269,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
-        var options = ConfigurationOptions.Parse(_options.Redis!);
-
-        // Start even while Redis is away, and reconnect within about a second of it coming back
-        // (the default backs off for seconds): scopes must be subscribed again quickly.
-        options.AbortOnConnectFail = false;
-        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
+        var options = RedisConnectionProvider.Configure(_options.Redis!);
 
         // Reconnects are attempted on the heartbeat (1 s by default): a quicker one puts a restarted
         // Redis's subscriptions back in a few hundred milliseconds, at the cost of a timer.
@@ -336,7 +330,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Away again already: the connection restores itself and OnRestored finishes the job.
-            LogSubscribeDeferred(_logger, string.Empty, ex);
+            LogRestoreDeferred(_logger, ex);
             return true;
         }
         finally
@@ -428,7 +422,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
             // A subscribe of the node's own, after the client library's resubscription on the same
             // connection, completes once the scopes are subscribed again: only then is "refetch" safe.
-            var barrier = RedisChannel.Literal($"{_options.ChannelPrefix}atr-node:{Guid.NewGuid():N}");
+            var barrier = NodeChannel();
             var redis = subscriber.GetSubscriber();
             await redis.SubscribeAsync(barrier, static (_, _) => { }).ConfigureAwait(false);
             await redis.UnsubscribeAsync(barrier).ConfigureAwait(false);
@@ -437,7 +431,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         {
             // Lost again already: the next restoration sends the signal.
             Volatile.Write(ref _interrupted, 1);
-            LogSubscribeDeferred(_logger, string.Empty, ex);
+            LogRestoreDeferred(_logger, ex);
             return;
         }
         finally
@@ -508,7 +502,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     }
 
     /// <summary>Whether the pub/sub connection is up (the multiplexer's own flag is its command connection's).</summary>
-    private static bool IsSubscriberConnected(ConnectionMultiplexer? subscriber)
+    private static bool IsSubscriberConnected([NotNullWhen(true)] ConnectionMultiplexer? subscriber)
         => subscriber is not null && subscriber.GetSubscriber().IsConnected();
 
     private bool ProbeOut() => Volatile.Read(ref _probeSentAt) > Volatile.Read(ref _lastHeard);
@@ -527,6 +521,9 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         Volatile.Write(ref _probeSentAt, _time.GetTimestamp());
         subscriber.GetSubscriber().Publish(_probeChannel, RedisValue.EmptyString, CommandFlags.FireAndForget);
     }
+
+    /// <summary>A channel of this node's own, which no publisher uses: <c>&lt;prefix&gt;atr-node:&lt;random id&gt;</c>.</summary>
+    private RedisChannel NodeChannel() => RedisChannel.Literal($"{_options.ChannelPrefix}atr-node:{Guid.NewGuid():N}");
 
     private RedisChannel Channel(string scope) => RedisChannel.Literal(_options.ChannelPrefix + scope);
 }

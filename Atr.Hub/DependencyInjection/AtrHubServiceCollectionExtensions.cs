@@ -168,8 +168,7 @@ public static class AtrHubServiceCollectionExtensions
         {
             if (hub.Value.Redis is { Length: > 0 } configuration)
             {
-                redis.Configuration = ConfigurationOptions.Parse(configuration);
-                redis.Configuration.AbortOnConnectFail = false;
+                redis.Configuration = RedisConnectionProvider.Configure(configuration);
                 redis.Configuration.ChannelPrefix = RedisChannel.Literal(hub.Value.ChannelPrefix + "signalr:");
             }
         });

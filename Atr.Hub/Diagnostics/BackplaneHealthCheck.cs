@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Atr.Hub.Diagnostics;
 
-/// <summary>Readiness: the node is not stopping and its backplane is connected.</summary>
+/// <summary>Readiness: the node is not stopping and its backplane delivers events.</summary>
 internal sealed class BackplaneHealthCheck(IBackplane backplane, ConnectionManager connections) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -14,8 +14,8 @@ internal sealed class BackplaneHealthCheck(IBackplane backplane, ConnectionManag
             return Task.FromResult(HealthCheckResult.Unhealthy("The node is shutting down."));
         }
 
-        return Task.FromResult(backplane.IsConnected
-            ? HealthCheckResult.Healthy($"Backplane {backplane.Name} connected.")
-            : HealthCheckResult.Unhealthy($"Backplane {backplane.Name} is not connected."));
+        return Task.FromResult(backplane.IsDelivering
+            ? HealthCheckResult.Healthy($"Backplane {backplane.Name} delivering.")
+            : HealthCheckResult.Unhealthy($"Backplane {backplane.Name} is not delivering."));
     }
 }

@@ -115,13 +115,20 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
                 "Atr needs a Redis configuration (AtrPublishingOptions.Redis, e.g. \"127.0.0.1:6379\") or a registered IConnectionMultiplexer.");
         }
 
+        _owned = true;
+        return await ConnectionMultiplexer.ConnectAsync(Configure(configuration)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The settings of every Redis connection Atr makes from a configuration string: it starts while
+    /// Redis is away, and reconnects within about a second of Redis coming back (the default backs
+    /// off for seconds).
+    /// </summary>
+    internal static ConfigurationOptions Configure(string configuration)
+    {
         var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
-
-        // Reconnect quickly after Redis restarts (the default backs off for seconds): a node must
-        // resubscribe its scopes, and publishers resume, within about a second of Redis being back.
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 100, maxDeltaBackOffMilliseconds: 1000);
-        _owned = true;
-        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        return options;
     }
 }
