@@ -150,11 +150,9 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => o.JwtClockSkew >= TimeSpan.Zero && o.JwtClockSkew <= TimeSpan.FromSeconds(30), "AtrHubOptions.JwtClockSkew must be between 0 and 30 s.")
             .Validate(
                 o => new[] { o.JwtKey, o.JwtKeyFile, o.JwtPublicKeyFile, o.JwtAuthority }.Count(v => !string.IsNullOrEmpty(v)) <= 1,
-                "Configure one JWT key source: --jwt-key, --jwt-key-file, --jwt-public-key-file or --jwt-authority.")
-            .Validate(o => string.IsNullOrEmpty(o.JwtKey) || System.Text.Encoding.UTF8.GetByteCount(o.JwtKey) >= JwtValidator.MinimumSecretBytes, $"The JWT key must be at least {JwtValidator.MinimumSecretBytes} bytes (generate one with: openssl rand -base64 48).")
-            .Validate(o => string.IsNullOrEmpty(o.JwtKeyFile) || File.Exists(o.JwtKeyFile), "The --jwt-key-file does not exist.")
-            .Validate(o => string.IsNullOrEmpty(o.JwtPublicKeyFile) || File.Exists(o.JwtPublicKeyFile), "The --jwt-public-key-file does not exist.")
-            .Validate(o => string.IsNullOrEmpty(o.JwtAuthority) || Uri.TryCreate(o.JwtAuthority, UriKind.Absolute, out _), "The --jwt-authority must be an absolute URL.");
+                "Configure one JWT key source: --jwt-key, --jwt-key-file, --jwt-public-key-file or --jwt-authority.");
+
+        // Loads the configured key (or checks the authority's URL) once at start, and says why it cannot be used.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AtrHubOptions>, JwtKeyValidation>());
     }
 
