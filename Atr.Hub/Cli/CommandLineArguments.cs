@@ -37,7 +37,8 @@ internal sealed class CommandLineArguments
 
             if (flag.IsSwitch)
             {
-                values[flag.Key] = value ?? flag.SwitchValue;
+                // --no-metrics=true says what --no-metrics says; =false says the opposite.
+                values[flag.Key] = value is null || IsTrue(name, value) ? flag.SwitchValue : Opposite(flag.SwitchValue);
                 continue;
             }
 
@@ -67,6 +68,12 @@ internal sealed class CommandLineArguments
 
         return new CommandLineArguments(values);
     }
+
+    private static bool IsTrue(string name, string value)
+        => bool.TryParse(value, out var on) ? on : throw new CommandLineException($"Option '{name}' takes no value, or true or false.");
+
+    private static string Opposite(string switchValue)
+        => bool.Parse(switchValue) ? bool.FalseString.ToLowerInvariant() : bool.TrueString.ToLowerInvariant();
 
     /// <summary>The items of a list flag, in order.</summary>
     public IReadOnlyList<string> List(string key)
