@@ -65,7 +65,10 @@ internal sealed partial class RedisRegistryAnnouncer(
 
                 try
                 {
-                    await registry.WaitForChangeAsync(version, stoppingToken).WaitAsync(RefreshInterval, timeProvider, stoppingToken).ConfigureAwait(false);
+                    // The stopping token goes to the outer wait only, which lets go of it when the
+                    // refresh interval ends; given to the inner one too, every interval would leave a
+                    // registration on it behind until the registry changed.
+                    await registry.WaitForChangeAsync(version, CancellationToken.None).WaitAsync(RefreshInterval, timeProvider, stoppingToken).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
