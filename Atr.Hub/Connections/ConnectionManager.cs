@@ -39,11 +39,7 @@ internal sealed class ConnectionManager : IHostedLifecycleService
 
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
 
-    /// <summary>Open raw connections.</summary>
-    public int Count => _connections.Count;
 
-    /// <summary>Bytes of frames queued on every connection and not yet written (a sum over connections: for stats, not the hot path).</summary>
-    public long QueuedBytes => _connections.Keys.Sum(c => c.PendingBytes);
 
     public string NextId() => Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -28,7 +28,6 @@ public sealed class SlowConsumerTests(RedisServer redis)
             // Long enough that the slow client, once it starts reading, gets the close frame rather than an abort.
             o.CloseTimeout = TestTimeouts.Default;
         });
-        var connections = hub.Services.GetRequiredService<ConnectionManager>();
 
         using var slow = await ConnectWithTinyReceiveBufferAsync(hub.WebSocketUri("/organization/1234"));
         var normal = new List<WsClient>();
@@ -63,7 +62,7 @@ public sealed class SlowConsumerTests(RedisServer redis)
                     }
                 }
 
-                peakQueued = Math.Max(peakQueued, connections.QueuedBytes);
+                peakQueued = Math.Max(peakQueued, hub.Metrics.QueuedBytes);
             }
 
             await TestTimeouts.UntilAsync(() => hub.Metrics.SlowConsumers == 1, "the hub marked the slow consumer");
