@@ -15,6 +15,9 @@ namespace Atr.Hub.Connections;
 /// </remarks>
 internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
 {
+    /// <summary>Frames sent are counted in groups of at most this many: one shared counter per frame would be contended.</summary>
+    public const int CountedTogether = 64;
+
     // A list that grew past this during a burst is dropped once drained rather than kept for life.
     private const int KeptCapacity = 64;
 

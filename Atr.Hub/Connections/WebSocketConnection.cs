@@ -15,9 +15,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 {
     private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
 
-    // Sent frames are counted in groups: one shared counter per frame would be contended.
-    private const int MetricsBatch = 64;
-
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _closeLock = new();
     private readonly SendQueue _queue;
@@ -150,7 +147,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                     batcher?.Holding = more;
                     await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                     _queue.Sent(frame.Payload.Length);
-                    if (++sent == MetricsBatch || !more)
+                    if (++sent == SendQueue.CountedTogether || !more)
                     {
                         _metrics.FramesSentBy(sent);
                         sent = 0;

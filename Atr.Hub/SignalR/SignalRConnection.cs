@@ -155,20 +155,22 @@ internal sealed partial class SignalRConnection : IEventRecipient
         {
             while (await _queue.WaitAsync().ConfigureAwait(false))
             {
-                // Counted in groups, as raw connections do: one shared counter per frame would be contended.
                 var sent = 0;
                 while (_queue.TryTake(out var frame))
                 {
                     await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
                     _queue.Sent(frame.Payload.Length);
-                    if (++sent == 64)
+                    if (++sent == SendQueue.CountedTogether)
                     {
                         _metrics.FramesSentBy(sent);
                         sent = 0;
                     }
                 }
 
-                _metrics.FramesSentBy(sent);
+                if (sent > 0)
+                {
+                    _metrics.FramesSentBy(sent);
+                }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
