@@ -14,7 +14,6 @@ namespace Atr.Hub.Security;
 /// </summary>
 internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValidator tokens)
 {
-    private const string Unavailable = "keys unavailable";
     private static readonly object IdentityKey = new();
 
     public enum Outcome
@@ -42,10 +41,8 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
     public readonly record struct Decision(Outcome Outcome, string Scope, DateTimeOffset? ExpiresAt);
 
     /// <summary>Who the request is: in anonymous mode everyone, with every grant.</summary>
-    public sealed record Identity(bool IsAuthenticated, ScopeGrants? Grants, DateTimeOffset? ExpiresAt, string? Failure)
+    public sealed record Identity(bool IsAuthenticated, ScopeGrants? Grants, DateTimeOffset? ExpiresAt, bool KeysUnavailable = false)
     {
-        public bool KeysUnavailable => Failure == Unavailable;
-
         public bool Allows(string scope) => Grants is null || Grants.Allows(scope);
 
         public bool AllowsPublish(string scope) => Grants is null || Grants.AllowsPublish(scope);
@@ -62,7 +59,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         Identity identity;
         if (!options.Value.AuthenticationEnabled)
         {
-            identity = new Identity(true, null, null, null);
+            identity = new Identity(true, null, null);
         }
         else
         {
@@ -81,18 +78,18 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             if (unavailable)
             {
                 // Not cached: the next attempt may find the authority back.
-                return new Identity(false, null, null, Unavailable);
+                return new Identity(false, null, null, KeysUnavailable: true);
             }
 
             if (principal is not null)
             {
                 // The application's authenticator sees who is asking.
                 context.User = principal;
-                identity = new Identity(true, ScopeGrants.From(principal), Expiry(principal), null);
+                identity = new Identity(true, ScopeGrants.From(principal), Expiry(principal));
             }
             else
             {
-                identity = new Identity(false, null, null, token is null ? "no token" : "token not valid");
+                identity = new Identity(false, null, null);
             }
         }
 
