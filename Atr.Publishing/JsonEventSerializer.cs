@@ -24,6 +24,9 @@ public sealed class JsonEventSerializer : IEventSerializer
     /// <summary>The text encoder of every event: UTF-8 text kept, only what JSON requires escaped.</summary>
     internal static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
+    /// <summary>The form of <c>occured_at</c>: ISO 8601 with milliseconds and a ±HH:MM offset, never 'Z', as the original wrote it.</summary>
+    internal const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffzzz";
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = Encoder, SkipValidation = false };
 
     private readonly JsonSerializerOptions _recordOptions;
@@ -81,9 +84,8 @@ public sealed class JsonEventSerializer : IEventSerializer
 
     private static void WriteTimestamp(Utf8JsonWriter writer, DateTimeOffset value)
     {
-        // ISO 8601 with milliseconds and a ±HH:MM offset, never 'Z': the form the original wrote.
         Span<char> text = stackalloc char[29];
-        value.TryFormat(text, out var written, "yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+        value.TryFormat(text, out var written, TimestampFormat, CultureInfo.InvariantCulture);
         writer.WriteString("occured_at"u8, text[..written]);
     }
 

@@ -61,7 +61,7 @@ internal sealed partial class EventDispatcher(
     /// </summary>
     public void BackplaneRestored()
     {
-        var now = timeProvider.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        var now = timeProvider.GetUtcNow().ToString(JsonEventSerializer.TimestampFormat, System.Globalization.CultureInfo.InvariantCulture);
         foreach (var group in groups.All)
         {
             var payload = System.Text.Encoding.UTF8.GetBytes(

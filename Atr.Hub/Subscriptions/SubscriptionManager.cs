@@ -10,7 +10,6 @@ namespace Atr.Hub.Subscriptions;
 /// </summary>
 internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackplane backplane, ILogger<SubscriptionManager> logger)
 {
-
     /// <summary>
     /// Adds a recipient to its scope; completes once the node is subscribed to the scope, so that
     /// nothing published after it returns is missed.
