@@ -43,14 +43,14 @@ internal sealed class HubMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("atr.connections", () => ByEndpoint(RawConnections, SignalRConnections), "{connection}", "Open client connections, by endpoint (raw or signalr).");
         _meter.CreateObservableCounter("atr.connections.opened", () => ByEndpoint(Volatile.Read(ref _rawConnectionsOpened), Volatile.Read(ref _signalRConnectionsOpened)), "{connection}", "Client connections accepted, by endpoint (raw or signalr).");
         _meter.CreateObservableCounter("atr.events.received", () => EventsReceived, "{event}", "Payloads received from the backplane.");
-        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped because they were not a JSON object with a string name.");
+        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped: not a UTF-8 JSON object with a string name, or larger than a client's send queue.");
         _meter.CreateObservableCounter("atr.frames.queued", () => FramesQueued, "{frame}", "Event frames queued to connections (one per event and recipient).");
         _meter.CreateObservableCounter("atr.frames.sent", () => FramesSent, "{frame}", "Event frames handed to connections' sockets: events delivered.");
         _meter.CreateObservableUpDownCounter("atr.send_queue.size", () => QueuedBytes, "By", "Bytes of event frames queued on every connection and not yet handed to its socket.");
         _meter.CreateObservableCounter("atr.connections.slow_consumer", () => SlowConsumers, "{connection}", "Connections closed because their send queue overflowed.");
         _meter.CreateObservableCounter("atr.events.published", () => EventsPublished, "{event}", "Events published through POST /publish.");
         _meter.CreateObservableCounter("atr.subscriptions.failed", () => SubscriptionFailures, "{subscription}", "Backplane subscriptions that failed, refusing a connection or a Subscribe.");
-        _meter.CreateObservableCounter("atr.backplane.reconnects", () => BackplaneReconnects, "{reconnect}", "Connections to Redis restored after a loss (ConnectionRestored events of the multiplexer).");
+        _meter.CreateObservableCounter("atr.backplane.reconnects", () => BackplaneReconnects, "{reconnect}", "Times the node's Redis subscription came back after a loss, or was replaced after going silent.");
     }
 
     public long Connections => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _signalRConnections);
