@@ -9,6 +9,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Atr.Benchmarks;
 
@@ -43,7 +44,7 @@ public class FanOutBenchmarks : IDisposable
         var scopes = new ScopeRegistry();
         var metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>(), scopes);
         var options = new AtrHubOptions();
-        _dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, NullLogger<EventDispatcher>.Instance);
+        _dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, Options.Create(options), NullLogger<EventDispatcher>.Instance);
 
         var group = scopes.GetOrAdd(Scope);
         for (var i = 0; i < Recipients; i++)

@@ -6,6 +6,7 @@ using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Atr.Benchmarks;
 
@@ -23,8 +24,8 @@ internal static class IdleConnections
         var scopes = new ScopeRegistry();
         using var metrics = new HubMetrics(services.GetRequiredService<IMeterFactory>(), scopes);
         using var sink = new FrameSink();
-        var dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, NullLogger<EventDispatcher>.Instance);
         var options = new AtrHubOptions();
+        var dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, Options.Create(options), NullLogger<EventDispatcher>.Instance);
         var group = scopes.GetOrAdd("organization.1");
         var connections = new List<(WebSocketConnection Connection, WebSocket Socket, Task Running)>(count);
         var streams = new List<DiscardStream>(count);
