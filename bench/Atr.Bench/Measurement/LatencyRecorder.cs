@@ -20,7 +20,7 @@ internal sealed class LatencyRecorder
     /// <summary>Records a latency measured in <see cref="Stopwatch"/> ticks.</summary>
     public void RecordTicks(long ticks)
     {
-        var micros = ticks <= 0 ? 1 : Math.Min(Highest, ticks * 1_000_000 / Stopwatch.Frequency);
+        var micros = Math.Min(Highest, ticks * 1_000_000 / Stopwatch.Frequency);
         _recorder.RecordValue(Math.Max(1, micros));
     }
 
