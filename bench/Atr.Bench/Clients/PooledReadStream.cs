@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Atr.Bench.Clients;
 
@@ -31,6 +32,9 @@ internal sealed class PooledReadStream(Socket socket) : Stream
         set => throw new NotSupportedException();
     }
 
+    // A read that waits for data suspends; the pooling builder reuses its state machine box instead of allocating
+    // one per wait.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
