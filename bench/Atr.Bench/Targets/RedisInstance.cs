@@ -37,9 +37,7 @@ internal sealed class RedisInstance : IAsyncDisposable
             try
             {
                 await process.ReadyAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-                var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
-                options.AllowAdmin = true;
-                var client = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+                var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}").ConfigureAwait(false);
                 return new RedisInstance(process, port, client);
             }
             catch (InvalidOperationException ex)
@@ -50,13 +48,6 @@ internal sealed class RedisInstance : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"redis-server did not start: {last?.Message}", last);
-    }
-
-    /// <summary>How many subscribers <c>channel</c> has (<c>PUBSUB NUMSUB</c>).</summary>
-    public async Task<long> SubscribersAsync(string channel)
-    {
-        var result = (RedisResult[])(await Client.GetServer(Endpoint).ExecuteAsync("PUBSUB", "NUMSUB", channel).ConfigureAwait(false))!;
-        return (long)result[1];
     }
 
     public async ValueTask DisposeAsync()
