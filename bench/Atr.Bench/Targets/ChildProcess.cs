@@ -144,6 +144,9 @@ internal sealed class ChildProcess : IAsyncDisposable
         return await _ready.Task.ConfigureAwait(false);
     }
 
+    /// <summary>Completes when the program has exited.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
     /// <summary>Kills the program and everything it started (SIGKILL); harmless if it already ended.</summary>
     public void Kill()
     {
