@@ -1,11 +1,5 @@
-using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
-using Atr.Hub;
 using Atr.Hub.Connections;
-using Atr.Hub.Diagnostics;
-using Atr.Hub.Subscriptions;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Atr.Benchmarks;
 
@@ -19,47 +13,17 @@ internal static class IdleConnections
 {
     public static void Run(int count)
     {
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var scopes = new ScopeRegistry();
-        using var metrics = new HubMetrics(services.GetRequiredService<IMeterFactory>(), scopes);
-        using var sink = new FrameSink();
-        var dispatcher = new EventDispatcher(scopes, metrics, TimeProvider.System, NullLogger<EventDispatcher>.Instance);
-        var options = new AtrHubOptions();
-        var group = scopes.GetOrAdd("organization.1");
-        var connections = new List<(WebSocketConnection Connection, WebSocket Socket, Task Running)>(count);
-        var streams = new List<DiscardStream>(count);
+        using var rig = new ConnectionRig(count, keepAlive: true);
 
         var before = Heap();
-        for (var i = 0; i < count; i++)
-        {
-            var connection = new WebSocketConnection(i.ToString(System.Globalization.CultureInfo.InvariantCulture), "organization.1", options, metrics, TimeProvider.System, NullLogger.Instance);
-            var stream = new DiscardStream(sink);
-            streams.Add(stream);
-            var batcher = new FrameBatcher(stream);
-            var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = options.KeepAliveInterval });
-            group.Add(connection);
-            connections.Add((connection, socket, connection.RunAsync(socket, batcher: batcher)));
-        }
+        rig.Connect(count);
 
         // One event through every connection, so that whatever is made on first use is counted.
-        sink.Expect(count);
-        dispatcher.Dispatch("organization.1", """{"name":"post.created"}"""u8.ToArray());
-        sink.Wait();
+        rig.Deliver("""{"name":"post.created"}"""u8.ToArray());
         var after = Heap();
 
         Console.WriteLine($"{count} idle connections: {(after - before) / (double)count:F0} bytes of managed heap each (lists of {count} references included).");
-        Console.WriteLine($"Largest buffer a waiting receive gave the stream: {streams.Max(s => s.LargestRead)} bytes (0: zero-byte reads only).");
-        foreach (var (connection, socket, _) in connections)
-        {
-            connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
-            socket.Abort();
-        }
-
-        Task.WhenAll(connections.Select(c => c.Running)).Wait(TimeSpan.FromSeconds(30));
-        foreach (var (connection, _, _) in connections)
-        {
-            connection.Dispose();
-        }
+        Console.WriteLine($"Largest buffer a waiting receive gave the stream: {rig.LargestRead} bytes (0: zero-byte reads only).");
     }
 
     private static long Heap()

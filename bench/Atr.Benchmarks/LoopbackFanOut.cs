@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Net.WebSockets;
+using Atr.Bench.Measurement;
+using Atr.Bench.Scenarios;
+using Atr.Bench.Targets;
 using StackExchange.Redis;
 
 namespace Atr.Benchmarks;
@@ -27,92 +28,89 @@ internal static class LoopbackFanOut
         var strace = args.Contains("--strace");
         var serverCores = Option(args, "--server-cores", "0");
 
-        var redisPort = FreePort();
-        var hubPort = FreePort();
-        using var redis = Start("taskset", "-c", "1", "redis-server", "--port", redisPort.ToString(CultureInfo.InvariantCulture), "--save", string.Empty, "--appendonly", "no");
-        using var hub = Start("taskset", "-c", serverCores, "dotnet", Path.GetFullPath(server), "start", "--server-port", hubPort.ToString(CultureInfo.InvariantCulture), "--redis", $"127.0.0.1:{redisPort}");
-        try
+        var settings = new BenchSettings
         {
-            await WaitForPortAsync(redisPort);
-            await WaitForPortAsync(hubPort);
-            using var multiplexer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
-            var publisher = multiplexer.GetSubscriber();
+            Scenario = "loopback",
+            Paths = new ToolPaths { RepositoryRoot = ToolPaths.FindRepositoryRoot(), AtrServerDll = Path.GetFullPath(server) },
+            ServerCpus = serverCores,
+        };
+        await using var redis = await RedisInstance.StartAsync(settings.Paths.RedisServer, "1", CancellationToken.None);
+        await using var hub = await TargetServer.StartAsync(TargetKind.Atr, settings, redis, CancellationToken.None);
+        var publisher = redis.Client.GetSubscriber();
 
-            var received = new long[1];
-            var sockets = new List<ClientWebSocket>(clients);
-            var readers = new List<Task>(clients);
-            for (var i = 0; i < clients; i++)
+        var received = new long[1];
+        var sockets = new List<ClientWebSocket>(clients);
+        var readers = new List<Task>(clients);
+        for (var i = 0; i < clients; i++)
+        {
+            var socket = new ClientWebSocket();
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{hub.Port}/organization/1"), CancellationToken.None);
+            sockets.Add(socket);
+            readers.Add(ReadAsync(socket, received));
+        }
+
+        var pad = new string('p', padding);
+        var hubPid = hub.Process.Id;
+        ChildProcess? tracer = null;
+        var traceFile = Path.Combine(Path.GetTempPath(), $"atr-strace-{hubPid}.txt");
+        if (strace)
+        {
+            tracer = ChildProcess.Start(
+                "strace", "strace", ["-c", "-f", "-e", "trace=sendmsg,sendto,write,writev", "-o", traceFile, "-p", hubPid.ToString(CultureInfo.InvariantCulture)], cpus: null);
+            await Task.Delay(1000);
+        }
+
+        var cpuBefore = ProcessSampler.CpuSeconds(hubPid);
+        var clock = Stopwatch.StartNew();
+        for (var sent = 0; sent < events;)
+        {
+            var batch = new List<Task>(burst);
+            for (var i = 0; i < burst && sent < events; i++, sent++)
             {
-                var socket = new ClientWebSocket();
-                await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{hubPort}/organization/1"), CancellationToken.None);
-                sockets.Add(socket);
-                readers.Add(ReadAsync(socket, received));
+                batch.Add(publisher.PublishAsync(RedisChannel.Literal("atr:organization.1"), $$"""{"name":"bench.tick","seq":{{sent}},"pad":"{{pad}}"}"""));
             }
 
-            var pad = new string('p', padding);
-            Process? tracer = null;
-            var traceFile = Path.Combine(Path.GetTempPath(), $"atr-strace-{hub.Id}.txt");
-            if (strace)
+            await Task.WhenAll(batch);
+            var expected = (long)sent * clients;
+            var deadline = Stopwatch.StartNew();
+            while (Interlocked.Read(ref received[0]) < expected)
             {
-                tracer = Start("strace", "-c", "-f", "-e", "trace=sendmsg,sendto,write,writev", "-o", traceFile, "-p", hub.Id.ToString(CultureInfo.InvariantCulture));
-                await Task.Delay(1000);
-            }
-
-            var cpuBefore = CpuTicks(hub.Id);
-            var clock = Stopwatch.StartNew();
-            for (var sent = 0; sent < events;)
-            {
-                var batch = new List<Task>(burst);
-                for (var i = 0; i < burst && sent < events; i++, sent++)
+                if (deadline.Elapsed > TimeSpan.FromSeconds(60))
                 {
-                    batch.Add(publisher.PublishAsync(RedisChannel.Literal("atr:organization.1"), $$"""{"name":"bench.tick","seq":{{sent}},"pad":"{{pad}}"}"""));
+                    throw new TimeoutException($"{Interlocked.Read(ref received[0])} of {expected} deliveries arrived.");
                 }
 
-                await Task.WhenAll(batch);
-                var expected = (long)sent * clients;
-                var deadline = Stopwatch.StartNew();
-                while (Interlocked.Read(ref received[0]) < expected)
-                {
-                    if (deadline.Elapsed > TimeSpan.FromSeconds(60))
-                    {
-                        throw new TimeoutException($"{Interlocked.Read(ref received[0])} of {expected} deliveries arrived.");
-                    }
-
-                    await Task.Delay(1);
-                }
+                await Task.Delay(1);
             }
-
-            var elapsed = clock.Elapsed;
-            var cpu = (CpuTicks(hub.Id) - cpuBefore) / (double)TicksPerSecond();
-            if (tracer is not null)
-            {
-                Signal(tracer.Id, "INT");
-                await tracer.WaitForExitAsync();
-            }
-
-            var deliveries = (long)events * clients;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"clients={clients} events={events} burst={burst} pad={padding}: {deliveries} deliveries in {elapsed.TotalSeconds:F2} s, server CPU {cpu:F2} s = {cpu * 1e6 / deliveries:F2} µs per delivery"));
-            if (tracer is not null)
-            {
-                var calls = SendCalls(await File.ReadAllTextAsync(traceFile));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  send syscalls: {calls} = {calls / (double)deliveries:F3} per delivery"));
-                File.Delete(traceFile);
-            }
-
-            foreach (var socket in sockets)
-            {
-                socket.Abort();
-                socket.Dispose();
-            }
-
-            return 0;
         }
-        finally
+
+        var elapsed = clock.Elapsed;
+        var cpu = ProcessSampler.CpuSeconds(hubPid) - cpuBefore;
+        if (tracer is not null)
         {
-            Stop(hub);
-            Stop(redis);
+            // strace writes its summary when it detaches, on SIGINT.
+            ShortProcess.Output("kill", "-INT", tracer.Id.ToString(CultureInfo.InvariantCulture));
+            await tracer.WaitForExitAsync(CancellationToken.None);
+            await tracer.DisposeAsync();
         }
+
+        var deliveries = (long)events * clients;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"clients={clients} events={events} burst={burst} pad={padding}: {deliveries} deliveries in {elapsed.TotalSeconds:F2} s, server CPU {cpu:F2} s = {cpu * 1e6 / deliveries:F2} µs per delivery"));
+        if (tracer is not null)
+        {
+            var calls = SendCalls(await File.ReadAllTextAsync(traceFile));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  send syscalls: {calls} = {calls / (double)deliveries:F3} per delivery"));
+            File.Delete(traceFile);
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        return 0;
     }
 
     private static async Task ReadAsync(ClientWebSocket socket, long[] received)
@@ -145,82 +143,6 @@ internal static class LoopbackFanOut
         var total = summary.Split('\n').Last(l => l.Contains("total", StringComparison.Ordinal));
         var columns = total.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return long.Parse(columns[^2], CultureInfo.InvariantCulture);
-    }
-
-    private static long CpuTicks(int pid)
-    {
-        // Fields after the command name: utime and stime are the 14th and 15th of the line.
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
-
-    private static long TicksPerSecond()
-    {
-        using var getconf = Start("getconf", "CLK_TCK");
-        var output = getconf.StandardOutput.ReadToEnd();
-        getconf.WaitForExit();
-        return long.Parse(output.Trim(), CultureInfo.InvariantCulture);
-    }
-
-    private static Process Start(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        if (file != "getconf")
-        {
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        return process;
-    }
-
-    private static void Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
-    }
-
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 
     private static string Option(string[] args, string name, string fallback)

@@ -34,7 +34,6 @@ internal sealed class BenchClient
     private long _lastSeq;
     private long _gaps;
     private long _duplicates;
-    private long _received;
     private volatile bool _closed;
 
     private BenchClient(WebSocket socket, ClientProtocol protocol, ScopeTracker scope, DeliveryStats stats, string? signalRMethod)
@@ -52,17 +51,11 @@ internal sealed class BenchClient
 
     public bool ProbeSeen => Volatile.Read(ref _probeSeen);
 
-    /// <summary>Numbered events received.</summary>
-    public long Received => Interlocked.Read(ref _received);
-
     /// <summary>Events that arrived more than once or out of order (a sequence number not above the last one).</summary>
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
     /// <summary>Events missing so far: gaps in the sequence plus everything published after the last one received.</summary>
     public long Missing => Interlocked.Read(ref _gaps) + Math.Max(0, _scope.Published - Interlocked.Read(ref _lastSeq));
-
-    /// <summary>Why the connection ended, if it did.</summary>
-    public string? EndReason { get; private set; }
 
     /// <summary>
     /// Connects and completes once the client is subscribed as far as its protocol tells: at the upgrade (raw), at the
@@ -162,7 +155,7 @@ internal sealed class BenchClient
         {
             End(_closed ? "aborted" : $"connection lost: {ex.Message}");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        catch (InvalidOperationException ex)
         {
             End($"protocol error: {ex.Message}");
         }
@@ -295,7 +288,6 @@ internal sealed class BenchClient
             return;
         }
 
-        Interlocked.Increment(ref _received);
         var last = _lastSeq;
         if (seq == last + 1)
         {
@@ -317,7 +309,6 @@ internal sealed class BenchClient
 
     private void End(string reason)
     {
-        EndReason ??= reason;
         _ready?.TrySetException(new WebSocketException(reason));
         _closed = true;
     }

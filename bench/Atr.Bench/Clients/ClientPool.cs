@@ -45,21 +45,6 @@ internal sealed class ClientPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Handshakes that failed or timed out.</summary>
-    public int Failures => Volatile.Read(ref _failures);
-
-    /// <summary>The first few reasons clients ended, for error messages.</summary>
-    public IEnumerable<string> EndReasons
-    {
-        get
-        {
-            lock (_clients)
-            {
-                return _clients.Select(client => client.EndReason).OfType<string>().Distinct().Take(3).ToArray();
-            }
-        }
-    }
-
     /// <summary>Opens <paramref name="count"/> more clients, the i-th (over the pool's life) in scope i mod scopes.</summary>
     /// <returns>The handshake errors (empty when all connected).</returns>
     public async Task<IReadOnlyList<string>> OpenAsync(int count, IReadOnlyList<ScopeTracker> scopes, CancellationToken cancellationToken)

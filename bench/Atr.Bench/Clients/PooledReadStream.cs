@@ -1,13 +1,14 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Atr.Bench.Clients;
 
 /// <summary>
-/// The client's byte stream over its socket. Reads wait with a zero-byte receive, so an idle connection holds no buffer;
-/// once data is there, one receive pulls up to 4 KiB into a pooled buffer that serves the WebSocket's small reads
-/// (frame header, payload) until it is drained. Under load a single system call then brings many frames instead of two
-/// calls per frame.
+/// The client's byte stream over its socket. Reads wait with a zero-byte receive, so the stream holds no buffer while
+/// the connection is idle (the <see cref="BenchClient"/> above keeps its own message buffer); once data is there, one
+/// receive pulls up to 4 KiB into a pooled buffer that serves the WebSocket's small reads (frame header, payload) until
+/// it is drained. Under load a single system call then brings many frames instead of two calls per frame.
 /// </summary>
 internal sealed class PooledReadStream(Socket socket) : Stream
 {
@@ -31,6 +32,9 @@ internal sealed class PooledReadStream(Socket socket) : Stream
         set => throw new NotSupportedException();
     }
 
+    // A read that waits for data suspends; the pooling builder reuses its state machine box instead of allocating
+    // one per wait.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)

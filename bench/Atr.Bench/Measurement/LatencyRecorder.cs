@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Atr.Bench.Results;
 using HdrHistogram;
 
 namespace Atr.Bench.Measurement;
@@ -20,7 +21,7 @@ internal sealed class LatencyRecorder
     /// <summary>Records a latency measured in <see cref="Stopwatch"/> ticks.</summary>
     public void RecordTicks(long ticks)
     {
-        var micros = ticks <= 0 ? 1 : Math.Min(Highest, ticks * 1_000_000 / Stopwatch.Frequency);
+        var micros = Math.Min(Highest, ticks * 1_000_000 / Stopwatch.Frequency);
         _recorder.RecordValue(Math.Max(1, micros));
     }
 
@@ -34,14 +35,23 @@ internal sealed class LatencyRecorder
         }
     }
 
-    /// <summary>The window so far (a copy).</summary>
-    public LatencySummary Snapshot()
+    /// <summary>The window so far: its percentiles in milliseconds.</summary>
+    public LatencyFigures Snapshot()
     {
         lock (_read)
         {
             _spare = _recorder.GetIntervalHistogram(_spare);
             _window.Add(_spare);
-            return LatencySummary.From(_window);
+            return _window.TotalCount == 0
+                ? new LatencyFigures(0, 0, 0, 0, 0)
+                : new LatencyFigures(
+                    _window.TotalCount,
+                    Milliseconds(_window.GetValueAtPercentile(50)),
+                    Milliseconds(_window.GetValueAtPercentile(99)),
+                    Milliseconds(_window.GetValueAtPercentile(99.9)),
+                    Milliseconds(_window.GetMaxValue()));
         }
     }
+
+    private static double Milliseconds(long micros) => Math.Round(micros / 1000.0, 3);
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Atr.Bench.Targets;
 
 namespace Atr.Bench.Measurement;
 
@@ -37,17 +37,5 @@ internal static class ProcessSampler
 
     /// <summary>Clock ticks per second (<c>getconf CLK_TCK</c>), the unit of utime and stime.</summary>
     private static long ReadClockTicks()
-    {
-        try
-        {
-            using var getconf = Process.Start(new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false })!;
-            var output = getconf.StandardOutput.ReadToEnd().Trim();
-            getconf.WaitForExit();
-            return long.TryParse(output, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return 100;
-        }
-    }
+        => long.TryParse(ShortProcess.Output("getconf", "CLK_TCK"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
 }

@@ -16,12 +16,9 @@ internal sealed class ScopeTracker
 
     public ScopeTracker(int index)
     {
-        Index = index;
         Name = $"organization.{index + 1}";
         Path = $"organization/{index + 1}";
     }
-
-    public int Index { get; }
 
     /// <summary>The scope key, e.g. <c>organization.1</c>.</summary>
     public string Name { get; }

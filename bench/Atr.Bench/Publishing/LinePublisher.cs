@@ -23,8 +23,6 @@ internal sealed class LinePublisher : IEventPublisher
         _input = new BufferedStream(process.Input.BaseStream, 64 * 1024);
     }
 
-    public ChildProcess Process => _process;
-
     /// <summary>Starts the publisher and waits for its <c>ready</c> line.</summary>
     public static async Task<LinePublisher> StartAsync(
         string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment, string? cpus, CancellationToken cancellationToken)

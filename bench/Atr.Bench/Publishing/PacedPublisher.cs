@@ -10,10 +10,6 @@ namespace Atr.Bench.Publishing;
 internal sealed class PacedPublisher(IEventPublisher publisher, IReadOnlyList<ScopeTracker> scopes, int payloadBytes)
 {
     private int _nextScope;
-    private long _sent;
-
-    /// <summary>Events sent, ever.</summary>
-    public long Sent => Interlocked.Read(ref _sent);
 
     /// <summary>Publishes <paramref name="eventsPerSecond"/> until <paramref name="events"/> are sent or <paramref name="duration"/> has passed.</summary>
     public async Task RunAsync(double eventsPerSecond, long? events, TimeSpan duration, CancellationToken cancellationToken)
@@ -35,7 +31,6 @@ internal sealed class PacedPublisher(IEventPublisher publisher, IReadOnlyList<Sc
                 var scope = scopes[_nextScope];
                 _nextScope = (_nextScope + 1) % scopes.Count;
                 publisher.Publish(scope, EventPayload.Build(scope.Name, scope.NextSeq(), Stopwatch.GetTimestamp(), payloadBytes));
-                Interlocked.Increment(ref _sent);
             }
 
             await publisher.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Atr.Bench.Targets;
 
 namespace Atr.Bench.Results;
 
@@ -21,13 +21,13 @@ internal sealed record MachineInfo
     public static MachineInfo Collect(string repositoryRoot, string node) => new()
     {
         // Every online CPU, not just those this process may run on (it runs under taskset).
-        Nproc = int.TryParse(Output("nproc", "--all"), out var cpus) ? cpus : Environment.ProcessorCount,
+        Nproc = int.TryParse(ShortProcess.Output("nproc", "--all"), out var cpus) ? cpus : Environment.ProcessorCount,
         CpuModel = CpuModelName(),
-        Kernel = Output("uname", "-r") ?? RuntimeInformation.OSDescription,
+        Kernel = ShortProcess.Output("uname", "-r") ?? RuntimeInformation.OSDescription,
         Dotnet = RuntimeInformation.FrameworkDescription,
-        Node = Output(node, "--version") ?? "absent",
-        GitCommit = Output("git", "-C", repositoryRoot, "rev-parse", "--short", "HEAD") is { } commit
-            ? commit + (Output("git", "-C", repositoryRoot, "status", "--porcelain", "--untracked-files=no") is { Length: > 0 } ? "+dirty" : string.Empty)
+        Node = ShortProcess.Output(node, "--version") ?? "absent",
+        GitCommit = ShortProcess.Output("git", "-C", repositoryRoot, "rev-parse", "--short", "HEAD") is { } commit
+            ? commit + (ShortProcess.Output("git", "-C", repositoryRoot, "status", "--porcelain", "--untracked-files=no") is { Length: > 0 } ? "+dirty" : string.Empty)
             : "unknown",
     };
 
@@ -41,26 +41,6 @@ internal sealed record MachineInfo
         catch (IOException)
         {
             return RuntimeInformation.ProcessArchitecture.ToString();
-        }
-    }
-
-    private static string? Output(string fileName, params string[] arguments)
-    {
-        try
-        {
-            using var process = Process.Start(new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
-            if (process is null)
-            {
-                return null;
-            }
-
-            var output = process.StandardOutput.ReadToEnd().Trim();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? output : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
         }
     }
 }

@@ -141,8 +141,8 @@ internal static class LoadScenario
             Delivered = stats.Delivered - deliveredBefore,
             DeliveredPerSecond = Math.Round(window > 0 ? deliveredInWindow / window : 0, 1),
             WindowSeconds = Math.Round(window, 3),
-            Latency = Figures(latency),
-            LastClient = Figures(lastClient),
+            Latency = latency,
+            LastClient = lastClient,
             Lost = lost,
             Duplicated = duplicated,
             ServerCpuSeconds = Math.Round(cpu, 3),
@@ -152,9 +152,7 @@ internal static class LoadScenario
             RedisCpuMicrosPerDelivery = Math.Round(deliveredInWindow > 0 ? redisCpu * 1e6 / deliveredInWindow : 0, 3),
             ServerRssBytes = rss,
             ConnectionsOpen = open,
-            Saturated = latency.P99Ms > settings.StopP99.TotalMilliseconds || lost > 0 || open < pool.Clients.Count,
+            Saturated = latency.P99 > settings.StopP99.TotalMilliseconds || lost > 0 || open < pool.Clients.Count,
         };
     }
-
-    private static LatencyFigures Figures(LatencySummary summary) => new(summary.Count, summary.P50Ms, summary.P99Ms, summary.P999Ms, summary.MaxMs);
 }

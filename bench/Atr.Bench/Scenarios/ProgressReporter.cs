@@ -85,7 +85,7 @@ internal sealed class ProgressReporter : IAsyncDisposable
                     var delivered = _stats.Delivered;
                     var perSecond = (delivered - lastDelivered) / Stopwatch.GetElapsedTime(lastTime, now).TotalSeconds;
                     var latency = _stats.Latency.Snapshot();
-                    line += string.Create(CultureInfo.InvariantCulture, $", {perSecond:N0} delivered/s, p99 {latency.P99Ms:0.###} ms ({latency.Count:N0} samples)");
+                    line += string.Create(CultureInfo.InvariantCulture, $", {perSecond:N0} delivered/s, p99 {latency.P99:0.###} ms ({latency.Count:N0} samples)");
                     lastDelivered = delivered;
                 }
 

@@ -93,6 +93,43 @@ internal sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
+    /// <summary>
+    /// Starts a program on a free loopback port and waits until it says it is ready. A free port can be taken between
+    /// choosing and binding it, so a program that exits or stays silent for <paramref name="readyTimeout"/> is killed and
+    /// started again on another port, up to <paramref name="attempts"/> times.
+    /// </summary>
+    /// <param name="start">Starts the program on the port it is given.</param>
+    /// <exception cref="InvalidOperationException">No attempt became ready.</exception>
+    public static async Task<(ChildProcess Process, int Port)> StartOnFreePortAsync(
+        Func<int, ChildProcess> start, int attempts, TimeSpan readyTimeout, CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        var name = string.Empty;
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var port = FreePort.Next();
+            var process = start(port);
+            name = process.Name;
+            try
+            {
+                await process.ReadyAsync(readyTimeout, cancellationToken).ConfigureAwait(false);
+                return (process, port);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            {
+                last = ex;
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        throw new InvalidOperationException($"{name} did not start: {last?.Message}", last);
+    }
+
     /// <summary>The line that said the program is ready; fails if it exits first or <paramref name="timeout"/> passes.</summary>
     public async Task<string> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -106,6 +143,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         return await _ready.Task.ConfigureAwait(false);
     }
+
+    /// <summary>Completes when the program has exited.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
     /// <summary>Kills the program and everything it started (SIGKILL); harmless if it already ended.</summary>
     public void Kill()

@@ -24,39 +24,26 @@ internal sealed class RedisInstance : IAsyncDisposable
 
     public static async Task<RedisInstance> StartAsync(string redisServer, string? cpus, CancellationToken cancellationToken)
     {
-        Exception? last = null;
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var port = FreePort.Next();
-            var process = ChildProcess.Start(
+        var (process, port) = await ChildProcess.StartOnFreePortAsync(
+            port => ChildProcess.Start(
                 "redis-server",
                 redisServer,
                 ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
                 cpus,
-                line => line.Contains("Ready to accept connections", StringComparison.Ordinal));
-            try
-            {
-                await process.ReadyAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-                var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
-                options.AllowAdmin = true;
-                var client = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
-                return new RedisInstance(process, port, client);
-            }
-            catch (InvalidOperationException ex)
-            {
-                last = ex;
-                await process.DisposeAsync().ConfigureAwait(false);
-            }
+                line => line.Contains("Ready to accept connections", StringComparison.Ordinal)),
+            attempts: 5,
+            TimeSpan.FromSeconds(30),
+            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}").ConfigureAwait(false);
+            return new RedisInstance(process, port, client);
         }
-
-        throw new InvalidOperationException($"redis-server did not start: {last?.Message}", last);
-    }
-
-    /// <summary>How many subscribers <c>channel</c> has (<c>PUBSUB NUMSUB</c>).</summary>
-    public async Task<long> SubscribersAsync(string channel)
-    {
-        var result = (RedisResult[])(await Client.GetServer(Endpoint).ExecuteAsync("PUBSUB", "NUMSUB", channel).ConfigureAwait(false))!;
-        return (long)result[1];
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

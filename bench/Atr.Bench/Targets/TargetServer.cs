@@ -51,25 +51,9 @@ internal sealed class TargetServer : IAsyncDisposable
     /// <summary>Starts the server on a free port (pinned to the server CPUs) and waits until it says it is listening.</summary>
     public static async Task<TargetServer> StartAsync(TargetKind kind, BenchSettings settings, RedisInstance redis, CancellationToken cancellationToken)
     {
-        Exception? last = null;
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var port = FreePort.Next();
-            var process = Launch(kind, settings, redis, port);
-            try
-            {
-                await process.ReadyAsync(StartTimeout, cancellationToken).ConfigureAwait(false);
-                return new TargetServer(kind, process, port);
-            }
-            catch (InvalidOperationException ex)
-            {
-                // Most likely the port was taken between choosing and binding it.
-                last = ex;
-                await process.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-
-        throw new InvalidOperationException($"{TargetNames.Name(kind)} did not start: {last?.Message}", last);
+        var (process, port) = await ChildProcess.StartOnFreePortAsync(
+            port => Launch(kind, settings, redis, port), attempts: 3, StartTimeout, cancellationToken).ConfigureAwait(false);
+        return new TargetServer(kind, process, port);
     }
 
     /// <summary>The way events reach this target: Redis <c>PUBLISH atr:&lt;scope&gt;</c>, or the peer's own publisher.</summary>
@@ -92,31 +76,25 @@ internal sealed class TargetServer : IAsyncDisposable
     private static ChildProcess Launch(TargetKind kind, BenchSettings settings, RedisInstance redis, int port)
     {
         var paths = settings.Paths;
-        var cpus = settings.Pin ? settings.ServerCpus : null;
         var portText = port.ToString(CultureInfo.InvariantCulture);
-        var name = TargetNames.Name(kind);
-        static bool Listening(string line) => line.Contains("listening on", StringComparison.Ordinal);
         var nodeEnvironment = new Dictionary<string, string> { ["PORT"] = portText, ["REDIS_URL"] = $"redis://{redis.Endpoint}" };
-
-        return kind switch
+        (string FileName, string[] Arguments, Dictionary<string, string>? Environment) command = kind switch
         {
-            TargetKind.Atr or TargetKind.AtrSignalR => ChildProcess.Start(
-                name,
-                paths.Dotnet,
-                [Require(paths.AtrServer), "start", "--server-host", "127.0.0.1", "--server-port", portText, "--redis", redis.Endpoint],
-                cpus,
-                Listening,
-                workingDirectory: paths.RepositoryRoot),
-            TargetKind.SignalR => ChildProcess.Start(
-                name,
-                paths.Dotnet,
-                [Require(paths.SignalRServer), "--urls", $"http://127.0.0.1:{portText}", "--redis", redis.Endpoint],
-                cpus,
-                Listening,
-                workingDirectory: paths.RepositoryRoot),
-            TargetKind.SocketIo => ChildProcess.Start(name, paths.Node, [Require(paths.SocketIoServer)], cpus, Listening, nodeEnvironment, paths.RepositoryRoot),
-            _ => ChildProcess.Start(name, paths.Node, [Require(paths.WsServer)], cpus, Listening, nodeEnvironment, paths.RepositoryRoot),
+            TargetKind.Atr or TargetKind.AtrSignalR => (
+                paths.Dotnet, [Require(paths.AtrServer), "start", "--server-host", "127.0.0.1", "--server-port", portText, "--redis", redis.Endpoint], null),
+            TargetKind.SignalR => (paths.Dotnet, [Require(paths.SignalRServer), "--urls", $"http://127.0.0.1:{portText}", "--redis", redis.Endpoint], null),
+            TargetKind.SocketIo => (paths.Node, [Require(paths.SocketIoServer)], nodeEnvironment),
+            _ => (paths.Node, [Require(paths.WsServer)], nodeEnvironment),
         };
+
+        return ChildProcess.Start(
+            TargetNames.Name(kind),
+            command.FileName,
+            command.Arguments,
+            settings.Pin ? settings.ServerCpus : null,
+            line => line.Contains("listening on", StringComparison.Ordinal),
+            command.Environment,
+            paths.RepositoryRoot);
     }
 
     private static string Require(string path) => File.Exists(path)

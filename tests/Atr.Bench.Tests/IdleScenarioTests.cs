@@ -1,11 +1,10 @@
-using Atr.Bench.Cli;
 using Atr.Bench.Results;
 using Atr.Bench.Scenarios;
 using Xunit;
 
 namespace Atr.Bench.Tests;
 
-public sealed class ReportTests
+public sealed class IdleScenarioTests
 {
     [Fact]
     public void RssPerConnectionIsTheSlopeOfTheLeastSquaresLine()
@@ -14,8 +13,4 @@ public sealed class ReportTests
 
         Assert.Equal(10_000, IdleScenario.Slope(steps), 6);
     }
-
-    [Fact]
-    public void RatesTakeThousandsAndMillions()
-        => Assert.Equal([10_000, 1_500_000, 500], BenchCommandLine.ParseRates("10k, 1.5m,500"));
 }
