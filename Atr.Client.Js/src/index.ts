@@ -13,4 +13,5 @@ export type {
   Scope,
   Transport,
   WebSocketConstructor,
+  WebSocketLike,
 } from "./types";

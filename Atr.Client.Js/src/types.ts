@@ -49,14 +49,13 @@ export interface WebSocketConstructor {
   new (url: string): WebSocketLike;
 }
 
-/** @internal The subset of a WebSocket the client uses. */
+/** The subset of a WebSocket the client uses: what a {@link WebSocketConstructor} returns. */
 export interface WebSocketLike {
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onerror: ((event: unknown) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   close(code?: number, reason?: string): void;
-  send(data: string): void;
 }
 
 export interface AtrClientOptions {

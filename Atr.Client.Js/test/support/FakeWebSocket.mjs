@@ -52,6 +52,4 @@ export class FakeWebSocket {
     this.closedByClient = code ?? 1000;
     this.onclose?.({ code: code ?? 1000, reason: "" });
   }
-
-  send() {}
 }
