@@ -121,6 +121,20 @@ test("a refused handshake that may pass (503) is retried", async () => {
   await atr.stop();
 });
 
+test("an unreachable hub is retried, and the port in its error text is no HTTP status", async () => {
+  const atr = client();
+  const errors = [];
+  atr.onState((state, error) => { if (error) errors.push(error); });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).fail("connect ECONNREFUSED 127.0.0.1:7777");
+  (await FakeWebSocket.waitFor(2)).open();
+  await start;
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].code, undefined);
+  assert.equal(errors[0].message, "The hub refused the connection.");
+  await atr.stop();
+});
+
 test("an expired token is refreshed: the token function runs again and the client reconnects at once", async () => {
   let issued = 0;
   const delays = [];

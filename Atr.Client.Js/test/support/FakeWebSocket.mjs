@@ -40,7 +40,12 @@ export class FakeWebSocket {
 
   /** A refused handshake as Node's ws reports it. */
   refuse(status) {
-    this.onerror?.({ message: `Unexpected server response: ${status}` });
+    this.fail(`Unexpected server response: ${status}`);
+  }
+
+  /** An attempt that fails before it opens, with Node's ws's error text. */
+  fail(message) {
+    this.onerror?.({ message });
     this.onclose?.({ code: 1006, reason: "" });
   }
 
