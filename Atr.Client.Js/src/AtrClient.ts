@@ -50,7 +50,7 @@ export class AtrClient {
       if (!socket) {
         throw new TypeError("No WebSocket here: pass options.WebSocket (on Node before 22, the ws package).");
       }
-      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope).replace(/^\/$/, "/"), socket, this.logger);
+      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope), socket, this.logger);
     }
     this.transport.onEvent = (event) => this.dispatch(event);
   }
