@@ -31,8 +31,12 @@ test("connects to the scope's path, with the token in the query", async () => {
   assert.equal(socket.closedByClient, 1000);
 });
 
-test("the unscoped stream and string scopes map to their paths; bad scopes throw", () => {
-  new AtrClient("ws://hub:1/", { scope: "", WebSocket: FakeWebSocket });
+test("the unscoped stream and string scopes map to their paths; bad scopes throw", async () => {
+  for (const [scope, url] of [["", "ws://hub:1/"], ["organization.1234.user.42", "ws://hub:1/organization/1234/user/42"]]) {
+    const atr = new AtrClient("ws://hub:1/", { scope, WebSocket: FakeWebSocket });
+    assert.equal((await started(atr)).url, url);
+    await atr.stop();
+  }
   assert.throws(() => new AtrClient("ws://hub:1", { scope: "organization", WebSocket: FakeWebSocket }), /Invalid scope/);
   assert.throws(() => new AtrClient("ws://hub:1", { scope: { organization: "1*" }, WebSocket: FakeWebSocket }), /Invalid scope/);
 });
