@@ -156,17 +156,13 @@ export class AtrClient {
       }
 
       this.logger.info?.(`Atr: ${ended.message}`);
-      if (ended.decision === "stop") {
-        this.stopped = true;
-        this.setState("disconnected", ended);
-        settle.reject(ended);
-        return;
-      }
-
-      // An expired token: one immediate attempt with a fresh token, then the usual backoff.
-      const delay = ended.decision === "refresh" && !refreshNow
-        ? 0
-        : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
+      // A refusal for good gives up at once; an expired token gets one immediate attempt with a
+      // fresh token, then the usual backoff; the retry policy may give up too.
+      const delay = ended.decision === "stop"
+        ? null
+        : ended.decision === "refresh" && !refreshNow
+          ? 0
+          : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
       refreshNow = ended.decision === "refresh";
       if (delay === null) {
         this.stopped = true;
