@@ -130,10 +130,10 @@ export class AtrClient {
   private async run(settle: { resolve: () => void; reject: (error: Error) => void }): Promise<void> {
     let retries = 0;
     let lostAt = Date.now();
-    let everConnected = false;
     let refreshNow = false;
+    // "connecting" until the first attempt ends; every retry, after a drop or not, is "reconnecting" from the wait before it.
+    this.setState("connecting");
     while (!this.stopped) {
-      this.setState(everConnected || retries > 0 ? "reconnecting" : "connecting");
       let ended: AtrConnectionError;
       try {
         const token = await this.token();
@@ -143,7 +143,6 @@ export class AtrClient {
           await this.transport.close();
           break;
         }
-        everConnected = true;
         retries = 0;
         refreshNow = false;
         this.setState("connected");

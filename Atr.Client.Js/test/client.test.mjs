@@ -117,12 +117,16 @@ test("a refused scope (403) rejects start and is not retried", async () => {
 
 test("a refused handshake that may pass (503) is retried", async () => {
   const atr = client();
+  const states = [];
+  atr.onState((state) => states.push(state));
   const start = atr.start();
   (await FakeWebSocket.waitFor(1)).refuse(503);
-  (await FakeWebSocket.waitFor(2)).open();
+  (await FakeWebSocket.waitFor(2)).refuse(503);
+  (await FakeWebSocket.waitFor(3)).open();
   await start;
   assert.equal(atr.state, "connected");
   await atr.stop();
+  assert.deepEqual(states, ["connecting", "reconnecting", "connected", "disconnected"]);
 });
 
 test("an unreachable hub is retried, and the port in its error text is no HTTP status", async () => {
