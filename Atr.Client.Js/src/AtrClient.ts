@@ -35,6 +35,7 @@ export class AtrClient {
   private readonly stateHandlers = new Set<StateHandler>();
   private currentState: ConnectionState = "disconnected";
   private running: Promise<void> | undefined;
+  private started: Promise<void> = Promise.resolve();
   private stopped = true;
   private wake: (() => void) | undefined;
 
@@ -99,15 +100,16 @@ export class AtrClient {
 
   /**
    * Connects. Resolves once connected; rejects if the hub refuses for good (then the client is
-   * `disconnected`). Failures that may pass are retried meanwhile.
+   * `disconnected`). Failures that may pass are retried meanwhile. While the client runs, a
+   * second call returns the first one's promise.
    */
   start(): Promise<void> {
-    if (!this.stopped) return this.running ?? Promise.resolve();
+    if (!this.stopped) return this.started;
     this.stopped = false;
     let settle!: { resolve: () => void; reject: (error: Error) => void };
-    const started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     this.running = this.run(settle).catch((error) => this.logger.error?.(`Atr: ${error}`));
-    return started;
+    return this.started;
   }
 
   /** Disconnects and stops reconnecting. */

@@ -31,6 +31,18 @@ test("connects to the scope's path, with the token in the query", async () => {
   assert.equal(socket.closedByClient, 1000);
 });
 
+test("a second start while running returns the first one's promise", async () => {
+  const atr = client();
+  const first = atr.start();
+  assert.equal(atr.start(), first);
+  (await FakeWebSocket.waitFor(1)).open();
+  await first;
+  assert.equal(atr.start(), first);
+  await atr.start();
+  assert.equal(FakeWebSocket.instances.length, 1);
+  await atr.stop();
+});
+
 test("the unscoped stream and string scopes map to their paths; bad scopes throw", async () => {
   for (const [scope, url] of [["", "ws://hub:1/"], ["organization.1234.user.42", "ws://hub:1/organization/1234/user/42"]]) {
     const atr = new AtrClient("ws://hub:1/", { scope, WebSocket: FakeWebSocket });
