@@ -227,6 +227,37 @@ test("stop during a backoff wait ends it at once", async () => {
   assert.equal(atr.state, "disconnected");
 });
 
+// A retry policy that would wait a minute: a stop taken for a failed attempt would wait it out.
+const slow = { nextRetryDelayInMilliseconds: () => 60_000 };
+
+test("stop during connecting ends at once", { timeout: 5_000 }, async () => {
+  const atr = client({ retryPolicy: slow });
+  const states = [];
+  atr.onState((state) => states.push(state));
+  const start = atr.start();
+  const socket = await FakeWebSocket.waitFor(1);
+  await atr.stop();
+  await start;
+  assert.equal(socket.closedByClient, 1000);
+  assert.deepEqual(states, ["connecting", "disconnected"]);
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
+test("stop while the token function is pending ends at once, and the late token opens nothing", { timeout: 5_000 }, async () => {
+  let issue;
+  const atr = client({ retryPolicy: slow, token: () => new Promise((resolve) => (issue = resolve)) });
+  const states = [];
+  atr.onState((state) => states.push(state));
+  const start = atr.start();
+  await waitUntil(() => issue);
+  await atr.stop();
+  await start;
+  issue("late");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(FakeWebSocket.instances.length, 0);
+  assert.deepEqual(states, ["connecting", "disconnected"]);
+});
+
 test("without a WebSocket constructor the client says what to pass", () => {
   const saved = globalThis.WebSocket;
   delete globalThis.WebSocket;
