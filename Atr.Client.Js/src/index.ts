@@ -6,6 +6,7 @@ export { AtrConnectionError } from "./errors";
 export type {
   AtrClientOptions,
   AtrEvent,
+  AtrResyncEvent,
   ConnectionState,
   Logger,
   RetryContext,
