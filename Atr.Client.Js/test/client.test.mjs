@@ -3,6 +3,7 @@ import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { AtrClient, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
 import { FakeWebSocket } from "./support/FakeWebSocket.mjs";
+import { waitUntil } from "./support/waitUntil.mjs";
 
 const noDelay = { nextRetryDelayInMilliseconds: () => 0 };
 const event = (name, extra = {}) => ({ id: "0".repeat(32), name, occured_at: "2026-11-27T16:52:25.123+00:00", record: null, record_type: null, routing_key: `organization.1.${name}`, ...extra });
@@ -267,11 +268,3 @@ test("without a WebSocket constructor the client says what to pass", () => {
     if (saved) globalThis.WebSocket = saved;
   }
 });
-
-async function waitUntil(condition, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

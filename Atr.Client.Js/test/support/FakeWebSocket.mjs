@@ -1,4 +1,6 @@
 // A WebSocket the test drives by hand: it opens, delivers, fails or closes only when told to.
+import { waitUntil } from "./waitUntil.mjs";
+
 export class FakeWebSocket {
   static instances = [];
 
@@ -16,17 +18,12 @@ export class FakeWebSocket {
     FakeWebSocket.instances = [];
   }
 
-  static get last() {
-    return FakeWebSocket.instances.at(-1);
-  }
-
   /** Resolves when the client has opened its nth socket. */
   static async waitFor(count, timeoutMs = 5_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (FakeWebSocket.instances.length < count) {
-      if (Date.now() > deadline) throw new Error(`the client opened ${FakeWebSocket.instances.length} sockets, not ${count}`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await waitUntil(() => FakeWebSocket.instances.length >= count, {
+      timeoutMs,
+      message: () => `the client opened ${FakeWebSocket.instances.length} sockets, not ${count}`,
+    });
     return FakeWebSocket.instances[count - 1];
   }
 
