@@ -28,7 +28,8 @@ passed=0
 failed=0
 status=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+node_log=$(mktemp)
+trap 'rm -f "$log" "$node_log"' EXIT
 
 # The Node packages come first: the JS client's, and the benchmark peers' (bench/peers) whose ws
 # server Atr.Bench.Tests starts in its smoke run.
@@ -52,8 +53,6 @@ fi
 
 # The JS suites (npm workspaces: Atr.Client.Js builds itself, then tests its unit, Node end-to-end
 # and Chromium cases) run against the hub that dotnet test just built.
-node_log=$(mktemp)
-trap 'rm -f "$log" "$node_log"' EXIT
 if [ "$npm_status" -eq 0 ]; then
   npm test --workspaces --if-present 2>&1 | tee "$node_log"
   node_status=${PIPESTATUS[0]}

@@ -35,8 +35,10 @@ export class AtrClient {
   private readonly stateHandlers = new Set<StateHandler>();
   private currentState: ConnectionState = "disconnected";
   private running: Promise<void> | undefined;
+  private started: Promise<void> = Promise.resolve();
   private stopped = true;
-  private wake: (() => void) | undefined;
+  /** Resolves the stop promise of the run that start() began. */
+  private requestStop: () => void = () => {};
 
   constructor(baseUrl: string, private readonly options: AtrClientOptions) {
     this.scope = scopeKey(options.scope);
@@ -50,7 +52,7 @@ export class AtrClient {
       if (!socket) {
         throw new TypeError("No WebSocket here: pass options.WebSocket (on Node before 22, the ws package).");
       }
-      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope).replace(/^\/$/, "/"), socket, this.logger);
+      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope), socket, this.logger);
     }
     this.transport.onEvent = (event) => this.dispatch(event);
   }
@@ -98,26 +100,27 @@ export class AtrClient {
   }
 
   /**
-   * Connects. Resolves once connected; rejects if the hub refuses for good (then the client is
-   * `disconnected`). Failures that may pass are retried meanwhile.
+   * Connects. Resolves once connected, or once {@link stop} ends the client before it connected
+   * (then it is `disconnected`); rejects if the hub refuses for good (then too). Failures that may
+   * pass are retried meanwhile. While the client runs, a second call returns the first one's promise.
    */
   start(): Promise<void> {
-    if (!this.stopped) return this.running ?? Promise.resolve();
+    if (!this.stopped) return this.started;
     this.stopped = false;
     let settle!: { resolve: () => void; reject: (error: Error) => void };
-    const started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.running = this.run(settle).catch((error) => this.logger.error?.(`Atr: ${error}`));
-    return started;
+    this.started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const stopping = new Promise<undefined>((resolve) => (this.requestStop = () => resolve(undefined)));
+    this.running = this.run(settle, stopping).catch((error) => this.logger.error?.(`Atr: ${error}`));
+    return this.started;
   }
 
-  /** Disconnects and stops reconnecting. */
+  /** Disconnects and stops reconnecting, at once: also while connecting, fetching a token or waiting to retry. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wake?.();
+    this.requestStop();
     await this.transport.close();
     await this.running;
-    this.setState("disconnected");
   }
 
   /** Every event name publishers have announced (`GET /channels`). */
@@ -127,46 +130,47 @@ export class AtrClient {
     return (await response.json()) as string[];
   }
 
-  private async run(settle: { resolve: () => void; reject: (error: Error) => void }): Promise<void> {
+  /** Connects and reconnects until `stopping` resolves (stop() was called) or the client gives up. */
+  private async run(settle: { resolve: () => void; reject: (error: Error) => void }, stopping: Promise<undefined>): Promise<void> {
     let retries = 0;
     let lostAt = Date.now();
-    let everConnected = false;
     let refreshNow = false;
+    // "connecting" until the first attempt ends; every retry, after a drop or not, is "reconnecting" from the wait before it.
+    this.setState("connecting");
     while (!this.stopped) {
-      this.setState(everConnected || retries > 0 ? "reconnecting" : "connecting");
       let ended: AtrConnectionError;
       try {
-        const token = await this.token();
+        const token = await Promise.race([this.token(), stopping]);
+        if (this.stopped) break;
         const closed = new Promise<AtrConnectionError>((resolve) => (this.transport.onClose = resolve));
+        // stop() closes the transport, which ends an attempt under way; one that had not reached
+        // the network yet (SignalR loading its module) may open all the same, and is closed here.
         await this.transport.connect(token);
         if (this.stopped) {
           await this.transport.close();
           break;
         }
-        everConnected = true;
         retries = 0;
         refreshNow = false;
         this.setState("connected");
         settle.resolve();
-        ended = await Promise.race([closed, this.untilStopped()]);
-        if (this.stopped) break;
+        const lost = await Promise.race([closed, stopping]);
+        if (lost === undefined || this.stopped) break;
+        ended = lost;
         lostAt = Date.now();
       } catch (error) {
+        if (this.stopped) break;
         ended = error instanceof AtrConnectionError ? error : new AtrConnectionError(String((error as Error)?.message ?? error), "backoff");
       }
 
       this.logger.info?.(`Atr: ${ended.message}`);
-      if (ended.decision === "stop") {
-        this.stopped = true;
-        this.setState("disconnected", ended);
-        settle.reject(ended);
-        return;
-      }
-
-      // An expired token: one immediate attempt with a fresh token, then the usual backoff.
-      const delay = ended.decision === "refresh" && !refreshNow
-        ? 0
-        : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
+      // A refusal for good gives up at once; an expired token gets one immediate attempt with a
+      // fresh token, then the usual backoff; the retry policy may give up too.
+      const delay = ended.decision === "stop"
+        ? null
+        : ended.decision === "refresh" && !refreshNow
+          ? 0
+          : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
       refreshNow = ended.decision === "refresh";
       if (delay === null) {
         this.stopped = true;
@@ -176,8 +180,10 @@ export class AtrClient {
       }
       retries++;
       this.setState("reconnecting", ended);
-      await this.sleep(delay);
+      await this.pause(delay, stopping);
     }
+    this.setState("disconnected");
+    settle.resolve();
   }
 
   private async token(): Promise<string | undefined> {
@@ -210,20 +216,10 @@ export class AtrClient {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  private untilStopped(): Promise<AtrConnectionError> {
-    return new Promise((resolve) => {
-      this.wake = () => resolve(new AtrConnectionError("Stopped.", "stop"));
-    });
+  /** Waits `ms`, or less if `stopping` resolves first. */
+  private async pause(ms: number, stopping: Promise<undefined>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), stopping]);
+    clearTimeout(timer);
   }
 }

@@ -1,7 +1,7 @@
 import type { AtrEvent, Logger } from "./types";
 import type { ClientTransport } from "./ClientTransport";
 import { AtrConnectionError } from "./errors";
-import type { RetryDecision } from "./closeCodes";
+import { decideOnStatus, statusOf, type RetryDecision } from "./closeCodes";
 
 interface HubConnectionLike {
   on(method: string, handler: (argument: AtrEvent) => void): void;
@@ -57,8 +57,7 @@ export class SignalRTransport implements ClientTransport {
       await connection.stop().catch(() => {});
       this.connection = undefined;
       const message = (error as Error)?.message ?? String(error);
-      const status = /\b([1-5]\d\d)\b/.exec(message)?.[1];
-      throw new AtrConnectionError(message, decide(message), status === undefined ? undefined : Number(status));
+      throw new AtrConnectionError(message, decide(message), statusOf(message));
     }
   }
 
@@ -87,9 +86,7 @@ export class SignalRTransport implements ClientTransport {
   }
 }
 
-/** The hub's refusals carry their status first (`403: …`); expiry says so. */
+/** The hub's refusals carry their status first (`403: …`); the close at a token's expiry says so. */
 function decide(message: string): RetryDecision {
-  if (/Token expired/i.test(message) || /\b401\b/.test(message)) return "refresh";
-  if (/\b40[03]\b/.test(message)) return "stop";
-  return "backoff";
+  return /Token expired/i.test(message) ? "refresh" : decideOnStatus(statusOf(message));
 }

@@ -1,6 +1,6 @@
 import type { AtrEvent, Logger, WebSocketConstructor, WebSocketLike } from "./types";
 import type { ClientTransport } from "./ClientTransport";
-import { decideOnClose, decideOnStatus } from "./closeCodes";
+import { decideOnClose, decideOnStatus, statusOf } from "./closeCodes";
 import { AtrConnectionError } from "./errors";
 
 /** @internal The raw protocol: one JSON text frame per event. */
@@ -45,8 +45,7 @@ export class WebSocketTransport implements ClientTransport {
         if (!opened) {
           // Also when close() ended a connect under way: the attempt must settle.
           if (this.socket === socket) this.socket = undefined;
-          const status = /\b([1-5]\d\d)\b/.exec(failure)?.[1];
-          const code = status === undefined ? undefined : Number(status);
+          const code = statusOf(failure);
           reject(new AtrConnectionError(`The hub refused the connection${code ? ` (HTTP ${code})` : ""}.`, decideOnStatus(code), code));
           return;
         }

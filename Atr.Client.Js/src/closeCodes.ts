@@ -30,3 +30,15 @@ export function decideOnStatus(status: number | undefined): RetryDecision {
   if (status === 401) return "refresh";
   return "backoff";
 }
+
+/**
+ * @internal The HTTP status in a failure's text, in the forms that carry one: ws's
+ * `Unexpected server response: 403`, SignalR's `Status code '403'`, and the hub's refusals,
+ * which begin with theirs (`403: …`, after `HubException: ` once SignalR relays them). Other
+ * numbers, such as the port in `connect ECONNREFUSED 127.0.0.1:7777`, are not statuses.
+ */
+export function statusOf(message: string): number | undefined {
+  const match = /Unexpected server response: ([1-5]\d\d)\b|Status code '([1-5]\d\d)'|(?:^|HubException: )([1-5]\d\d): /.exec(message);
+  const status = match?.[1] ?? match?.[2] ?? match?.[3];
+  return status === undefined ? undefined : Number(status);
+}

@@ -6,6 +6,7 @@ export { AtrConnectionError } from "./errors";
 export type {
   AtrClientOptions,
   AtrEvent,
+  AtrResyncEvent,
   ConnectionState,
   Logger,
   RetryContext,
@@ -13,4 +14,5 @@ export type {
   Scope,
   Transport,
   WebSocketConstructor,
+  WebSocketLike,
 } from "./types";

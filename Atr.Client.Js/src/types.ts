@@ -1,4 +1,7 @@
-/** One event, exactly as the hub sends it (the same object over both transports). */
+/**
+ * One event, exactly as the hub sends it (the same object over both transports). The hub's
+ * control event `atr.resync` reaches the same handlers with other fields: see {@link AtrResyncEvent}.
+ */
 export interface AtrEvent<TRecord = unknown> {
   /** 32 lowercase hexadecimal digits. */
   id: string;
@@ -11,6 +14,19 @@ export interface AtrEvent<TRecord = unknown> {
   /** `organization.1234.post.created`. */
   routing_key: string;
   [key: string]: unknown;
+}
+
+/**
+ * Sent once a hub that lost Redis is back: events published meanwhile are gone, so refetch what
+ * you show. It has no `id`, `record`, `record_type` or `routing_key`.
+ */
+export interface AtrResyncEvent {
+  name: "atr.resync";
+  occured_at: string;
+  /** Why: `backplane_interrupted`. */
+  reason: string;
+  /** The scope key it concerns (`organization.1234`). */
+  scope: string;
 }
 
 /** A scope: `"organization.1234"`, `{ organization: 1234 }` (pairs in insertion order), or `""` / `{}` for the unscoped stream. */
@@ -49,14 +65,13 @@ export interface WebSocketConstructor {
   new (url: string): WebSocketLike;
 }
 
-/** @internal The subset of a WebSocket the client uses. */
+/** The subset of a WebSocket the client uses: what a {@link WebSocketConstructor} returns. */
 export interface WebSocketLike {
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onerror: ((event: unknown) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   close(code?: number, reason?: string): void;
-  send(data: string): void;
 }
 
 export interface AtrClientOptions {

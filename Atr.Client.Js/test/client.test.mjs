@@ -3,6 +3,7 @@ import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { AtrClient, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
 import { FakeWebSocket } from "./support/FakeWebSocket.mjs";
+import { waitUntil } from "./support/waitUntil.mjs";
 
 const noDelay = { nextRetryDelayInMilliseconds: () => 0 };
 const event = (name, extra = {}) => ({ id: "0".repeat(32), name, occured_at: "2026-11-27T16:52:25.123+00:00", record: null, record_type: null, routing_key: `organization.1.${name}`, ...extra });
@@ -31,8 +32,24 @@ test("connects to the scope's path, with the token in the query", async () => {
   assert.equal(socket.closedByClient, 1000);
 });
 
-test("the unscoped stream and string scopes map to their paths; bad scopes throw", () => {
-  new AtrClient("ws://hub:1/", { scope: "", WebSocket: FakeWebSocket });
+test("a second start while running returns the first one's promise", async () => {
+  const atr = client();
+  const first = atr.start();
+  assert.equal(atr.start(), first);
+  (await FakeWebSocket.waitFor(1)).open();
+  await first;
+  assert.equal(atr.start(), first);
+  await atr.start();
+  assert.equal(FakeWebSocket.instances.length, 1);
+  await atr.stop();
+});
+
+test("the unscoped stream and string scopes map to their paths; bad scopes throw", async () => {
+  for (const [scope, url] of [["", "ws://hub:1/"], ["organization.1234.user.42", "ws://hub:1/organization/1234/user/42"]]) {
+    const atr = new AtrClient("ws://hub:1/", { scope, WebSocket: FakeWebSocket });
+    assert.equal((await started(atr)).url, url);
+    await atr.stop();
+  }
   assert.throws(() => new AtrClient("ws://hub:1", { scope: "organization", WebSocket: FakeWebSocket }), /Invalid scope/);
   assert.throws(() => new AtrClient("ws://hub:1", { scope: { organization: "1*" }, WebSocket: FakeWebSocket }), /Invalid scope/);
 });
@@ -113,11 +130,29 @@ test("a refused scope (403) rejects start and is not retried", async () => {
 
 test("a refused handshake that may pass (503) is retried", async () => {
   const atr = client();
+  const states = [];
+  atr.onState((state) => states.push(state));
   const start = atr.start();
   (await FakeWebSocket.waitFor(1)).refuse(503);
-  (await FakeWebSocket.waitFor(2)).open();
+  (await FakeWebSocket.waitFor(2)).refuse(503);
+  (await FakeWebSocket.waitFor(3)).open();
   await start;
   assert.equal(atr.state, "connected");
+  await atr.stop();
+  assert.deepEqual(states, ["connecting", "reconnecting", "connected", "disconnected"]);
+});
+
+test("an unreachable hub is retried, and the port in its error text is no HTTP status", async () => {
+  const atr = client();
+  const errors = [];
+  atr.onState((state, error) => { if (error) errors.push(error); });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).fail("connect ECONNREFUSED 127.0.0.1:7777");
+  (await FakeWebSocket.waitFor(2)).open();
+  await start;
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].code, undefined);
+  assert.equal(errors[0].message, "The hub refused the connection.");
   await atr.stop();
 });
 
@@ -148,6 +183,32 @@ test("an expired token is refreshed: the token function runs again and the clien
   await atr.stop();
 });
 
+// The SignalR transport's failures as @microsoft/signalr words them, against a fake of its module:
+// the status decides as the raw handshake's does; "Token expired" is the hub's close at expiry.
+for (const [message, code, decision] of [
+  ["Failed to complete negotiation with the server: Error: Forbidden: Status code '403'", 403, "stop"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 400: Malformed scope 'organization.*': use type.id pairs.", 400, "stop"],
+  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: 403: Scope 'organization.2' is not allowed for this connection.", 403, "stop"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 401: A valid token is required.", 401, "refresh"],
+  ["Server returned an error on close: Token expired; reconnect with a fresh token.", undefined, "refresh"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff"],
+  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: Event backplane unavailable; retry shortly.", undefined, "backoff"],
+  ["connect ECONNREFUSED 127.0.0.1:403", undefined, "backoff"],
+]) {
+  test(`signalr: ${decision} after "${message.slice(0, 60)}…"`, async () => {
+    let attempts = 0;
+    let policyCalls = 0;
+    const connection = { on() {}, onclose() {}, start: async () => { attempts++; throw new Error(message); }, invoke: async () => {}, stop: async () => {} };
+    const signalR = { HubConnectionBuilder: class { withUrl() { return this; } configureLogging() { return this; } build() { return connection; } } };
+    const atr = client({ transport: "signalr", signalR, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return null; } } });
+    await assert.rejects(atr.start(), (error) => error.code === code && error.message === message);
+    // stop: one attempt, no backoff; refresh: one more attempt at once, then the backoff; backoff: the policy at once.
+    assert.deepEqual({ attempts, policyCalls }, { stop: { attempts: 1, policyCalls: 0 }, refresh: { attempts: 2, policyCalls: 1 }, backoff: { attempts: 1, policyCalls: 1 } }[decision]);
+    assert.equal(atr.state, "disconnected");
+  });
+}
+
 test("a retry policy that gives up leaves the client disconnected", async () => {
   const atr = client({ retryPolicy: { nextRetryDelayInMilliseconds: () => null } });
   const socket = await started(atr);
@@ -167,6 +228,37 @@ test("stop during a backoff wait ends it at once", async () => {
   assert.equal(atr.state, "disconnected");
 });
 
+// A retry policy that would wait a minute: a stop taken for a failed attempt would wait it out.
+const slow = { nextRetryDelayInMilliseconds: () => 60_000 };
+
+test("stop during connecting ends at once", { timeout: 5_000 }, async () => {
+  const atr = client({ retryPolicy: slow });
+  const states = [];
+  atr.onState((state) => states.push(state));
+  const start = atr.start();
+  const socket = await FakeWebSocket.waitFor(1);
+  await atr.stop();
+  await start;
+  assert.equal(socket.closedByClient, 1000);
+  assert.deepEqual(states, ["connecting", "disconnected"]);
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
+test("stop while the token function is pending ends at once, and the late token opens nothing", { timeout: 5_000 }, async () => {
+  let issue;
+  const atr = client({ retryPolicy: slow, token: () => new Promise((resolve) => (issue = resolve)) });
+  const states = [];
+  atr.onState((state) => states.push(state));
+  const start = atr.start();
+  await waitUntil(() => issue);
+  await atr.stop();
+  await start;
+  issue("late");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(FakeWebSocket.instances.length, 0);
+  assert.deepEqual(states, ["connecting", "disconnected"]);
+});
+
 test("without a WebSocket constructor the client says what to pass", () => {
   const saved = globalThis.WebSocket;
   delete globalThis.WebSocket;
@@ -176,11 +268,3 @@ test("without a WebSocket constructor the client says what to pass", () => {
     if (saved) globalThis.WebSocket = saved;
   }
 });
-
-async function waitUntil(condition, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

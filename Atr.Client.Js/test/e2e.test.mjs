@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { AtrClient, ExponentialBackoff } from "../dist/esm/index.js";
 import { startHub, startRedis, queue } from "./support/hub.mjs";
+import { waitUntil } from "./support/waitUntil.mjs";
 
 let redis;
 let hub;
@@ -56,9 +57,9 @@ test("after the hub restarts, both clients reconnect and receive new events", as
   await Promise.all([raw.client.start(), signalR.client.start()]);
   try {
     await hub.stop();
-    await waitUntil(() => raw.states.includes("reconnecting") && signalR.states.includes("reconnecting"));
+    await waitUntil(() => raw.states.includes("reconnecting") && signalR.states.includes("reconnecting"), { timeoutMs: 20_000, intervalMs: 20 });
     await hub.start();
-    await waitUntil(() => raw.client.state === "connected" && signalR.client.state === "connected", 30_000);
+    await waitUntil(() => raw.client.state === "connected" && signalR.client.state === "connected", { timeoutMs: 30_000, intervalMs: 20 });
 
     await hub.publish({ scope: "organization.9", name: "post.updated", record: { id: 1 } });
     assert.equal((await raw.events.next()).name, "post.updated");
@@ -69,11 +70,3 @@ test("after the hub restarts, both clients reconnect and receive new events", as
     await signalR.client.stop();
   }
 });
-
-async function waitUntil(condition, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

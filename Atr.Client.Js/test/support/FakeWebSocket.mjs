@@ -1,4 +1,6 @@
 // A WebSocket the test drives by hand: it opens, delivers, fails or closes only when told to.
+import { waitUntil } from "./waitUntil.mjs";
+
 export class FakeWebSocket {
   static instances = [];
 
@@ -16,17 +18,12 @@ export class FakeWebSocket {
     FakeWebSocket.instances = [];
   }
 
-  static get last() {
-    return FakeWebSocket.instances.at(-1);
-  }
-
   /** Resolves when the client has opened its nth socket. */
   static async waitFor(count, timeoutMs = 5_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (FakeWebSocket.instances.length < count) {
-      if (Date.now() > deadline) throw new Error(`the client opened ${FakeWebSocket.instances.length} sockets, not ${count}`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await waitUntil(() => FakeWebSocket.instances.length >= count, {
+      timeoutMs,
+      message: () => `the client opened ${FakeWebSocket.instances.length} sockets, not ${count}`,
+    });
     return FakeWebSocket.instances[count - 1];
   }
 
@@ -40,7 +37,12 @@ export class FakeWebSocket {
 
   /** A refused handshake as Node's ws reports it. */
   refuse(status) {
-    this.onerror?.({ message: `Unexpected server response: ${status}` });
+    this.fail(`Unexpected server response: ${status}`);
+  }
+
+  /** An attempt that fails before it opens, with Node's ws's error text. */
+  fail(message) {
+    this.onerror?.({ message });
     this.onclose?.({ code: 1006, reason: "" });
   }
 
@@ -52,6 +54,4 @@ export class FakeWebSocket {
     this.closedByClient = code ?? 1000;
     this.onclose?.({ code: code ?? 1000, reason: "" });
   }
-
-  send() {}
 }

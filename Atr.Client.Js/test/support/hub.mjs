@@ -1,18 +1,20 @@
 // Real parts for the Node and browser tests: the built atr-server in a child process, as a user runs
 // it, and a redis-server of its own, both on free loopback ports.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
+/** The atr-server.dll built last, Debug or Release: an older build of the other is stale. */
 export function serverDll() {
-  for (const configuration of ["Debug", "Release"]) {
-    const dll = path.join(root, "Atr.Hub", "bin", configuration, "net10.0", "atr-server.dll");
-    if (existsSync(dll)) return dll;
-  }
+  const [newest] = ["Debug", "Release"]
+    .map((configuration) => path.join(root, "Atr.Hub", "bin", configuration, "net10.0", "atr-server.dll"))
+    .filter((dll) => existsSync(dll))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (newest) return newest;
   throw new Error("atr-server.dll is not built: run `dotnet build Atr.sln` (./test.sh does) before the Node tests.");
 }
 
@@ -27,7 +29,8 @@ export function freePort() {
   });
 }
 
-function waitForLine(child, pattern, what) {
+/** Resolves with the first match of `pattern` in the child's output; rejects if it cannot start, exits or takes 30 s. */
+function waitForLine(child, pattern, what, hint = "") {
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start within 30 s:\n${output}`)), 30_000);
@@ -45,6 +48,11 @@ function waitForLine(child, pattern, what) {
       clearTimeout(timer);
       reject(new Error(`${what} exited with ${code}:\n${output}`));
     });
+    // A spawn that fails (no such program) emits "error", and perhaps no "exit".
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} could not be started${hint}: ${error.message}`));
+    });
   });
 }
 
@@ -61,10 +69,7 @@ async function stopChild(child) {
 export async function startRedis() {
   const port = await freePort();
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
-  child.once("error", (error) => {
-    throw new Error(`redis-server could not be started (is it installed? ./test.sh installs it): ${error.message}`);
-  });
-  await waitForLine(child, /Ready to accept connections/, "redis-server");
+  await waitForLine(child, /Ready to accept connections/, "redis-server", " (is it installed? ./test.sh installs it)");
   return { configuration: `127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
