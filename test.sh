@@ -61,7 +61,7 @@ else
   node_status=$npm_status
 fi
 node_passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
-node_failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$node_log" | awk '{s+=$1} END {print s+0}')
+node_failed=$(sed -nE 's/^# (fail|cancelled) ([0-9]+)$/\2/p' "$node_log" | awk '{s+=$1} END {print s+0}')
 passed=$((passed + node_passed))
 failed=$((failed + node_failed))
 if [ "$node_status" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
