@@ -63,10 +63,13 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var raw = await hub.ConnectAsync("/organization/1");
+        Assert.Equal(0, hub.Metrics.BackplaneReconnects);
 
         var killed = await _redis.Client.GetServer(_redis.Configuration).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
         Assert.True((long)killed! >= 1);
 
+        // The reconnect is counted on the meter.
+        await TestTimeouts.UntilAsync(() => hub.Metrics.BackplaneReconnects >= 1, "the restored connection was counted");
         await TestTimeouts.UntilAsync(async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1, "the scope is subscribed again");
         await _redis.PublishAsync("atr:organization.1", """{"name":"after.kill"}""");
 
