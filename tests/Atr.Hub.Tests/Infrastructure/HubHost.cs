@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Atr.Hub.Cli;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Tests.Security;
 using Atr.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,14 @@ internal sealed class HubHost : IAsyncDisposable
         await app.StartAsync().DefaultTimeout();
         return new HubHost(app);
     }
+
+    /// <summary>Starts an in-memory hub that requires tokens signed with <see cref="TestTokens.Key"/>.</summary>
+    public static Task<HubHost> StartWithJwtAsync(Action<AtrHubOptions>? options = null)
+        => StartAsync(options: o =>
+        {
+            o.JwtKey = TestTokens.Key;
+            options?.Invoke(o);
+        });
 
     public Uri WebSocketUri(string path) => new($"ws://127.0.0.1:{Port}{path}");
 

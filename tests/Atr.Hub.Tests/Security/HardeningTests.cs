@@ -18,7 +18,7 @@ public sealed class HardeningTests(RedisServer redis)
     public async Task TokensValidForMonthsConnectOnBothEndpoints()
     {
         // Past the longest wait a .NET timer takes (about 49.7 days).
-        await using var hub = await JwtAuthenticationTests.StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"], expiresIn: TimeSpan.FromDays(90));
 
         await using var raw = await hub.ConnectAsync("/organization/1?access_token=" + token);

@@ -33,7 +33,7 @@ public sealed class JwtAuthenticationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadTokenIsRefusedWith401BeforeTheUpgradeAndNothingIsDelivered(string because, string? token)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
 
         var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1" + (token is null ? string.Empty : "?access_token=" + Uri.EscapeDataString(token)));
         await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
@@ -48,12 +48,12 @@ public sealed class JwtAuthenticationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadTokenIsRefusedBySignalRAndNothingIsDelivered(string because, string? token)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
 
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult(token))
             .Build();
-        await AssertRefusedAsync(connection, because);
+        await SignalRClient.AssertRefusedAsync(connection, because);
         await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
 
         Assert.Equal(0, hub.Metrics.FramesQueued);
@@ -62,7 +62,7 @@ public sealed class JwtAuthenticationTests
     [Fact]
     public async Task ValidTokenInTheQueryOrTheHeaderConnects()
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"]);
 
         await using var byQuery = await hub.ConnectAsync("/organization/1?access_token=" + token);
@@ -89,7 +89,7 @@ public sealed class JwtAuthenticationTests
     [InlineData("organization.1 organization.2", "organization.2", true)]
     public async Task ScopesAreGrantedOnWholeSegmentsOnBothEndpoints(string grant, string scope, bool granted)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(grant.Split(' '));
         var path = "/" + scope.Replace('.', '/');
 
@@ -116,7 +116,7 @@ public sealed class JwtAuthenticationTests
     [Fact]
     public async Task PublishNeedsAPublishTokenWithinItsScopes()
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         await using var listener = await hub.ConnectAsync("/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
 
         var none = await Publish(hub, null, "organization.1");
@@ -183,7 +183,7 @@ public sealed class JwtAuthenticationTests
     public async Task RequestAuthenticatorComposesWithTheTokenAndSeesItsClaims()
     {
         string? seenSubject = null;
-        await using var hub = await StartAsync(o => o.RequestAuthenticator = new Delegating((context, scope) =>
+        await using var hub = await HubHost.StartWithJwtAsync(o => o.RequestAuthenticator = new Delegating((context, scope) =>
         {
             seenSubject = context.User.FindFirst("atr_scopes")?.Value;
             return scope != "organization.2";
@@ -197,37 +197,6 @@ public sealed class JwtAuthenticationTests
         Assert.Equal(403, refusedByApp.Status);
         Assert.Contains("authenticator", refusedByApp.Body, StringComparison.Ordinal);
         Assert.Equal("organization.*", seenSubject);
-    }
-
-    internal static Task<HubHost> StartAsync(Action<AtrHubOptions>? configure = null)
-        => HubHost.StartAsync(options: o =>
-        {
-            o.JwtKey = TestTokens.Key;
-            configure?.Invoke(o);
-        });
-
-    internal static async Task AssertRefusedAsync(HubConnection connection, string because)
-    {
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Closed += e =>
-        {
-            closed.TrySetResult(e);
-            return Task.CompletedTask;
-        };
-
-        try
-        {
-            await connection.StartAsync().DefaultTimeout();
-
-            // The server ends a refused connection from OnConnectedAsync, just after the handshake.
-            await closed.Task.DefaultTimeout();
-        }
-        catch (Exception ex) when (ex is HubException or HttpRequestException or InvalidOperationException or IOException or WebSocketException)
-        {
-        }
-
-        Assert.True(connection.State == HubConnectionState.Disconnected, because);
-        await connection.DisposeAsync();
     }
 
     private static string Authorized(HubHost hub) => TestTokens.Hs256(publish: true);

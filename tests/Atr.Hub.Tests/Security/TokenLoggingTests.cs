@@ -43,7 +43,7 @@ public sealed partial class TokenLoggingTests
             await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + Uri.EscapeDataString(expired) + "&x=1");
             await hub.Http.GetAsync("/?access_token=" + listen);
             var refused = new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(wrongKey)).Build();
-            await JwtAuthenticationTests.AssertRefusedAsync(refused, "wrong key");
+            await SignalRClient.AssertRefusedAsync(refused, "wrong key");
 
             using var badPublish = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(new { name = "x" }) };
             badPublish.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", wrongKey);

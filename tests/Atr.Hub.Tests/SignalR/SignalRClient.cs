@@ -1,8 +1,11 @@
+using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Atr.Testing;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit;
 
 namespace Atr.Hub.Tests.SignalR;
 
@@ -62,6 +65,34 @@ internal sealed class SignalRClient : IAsyncDisposable
         {
             await Connection.InvokeAsync("Subscribe", scopes[0]).DefaultTimeout();
         }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="connection"/>, asserts the hub refused it (at the handshake, or by
+    /// closing it just after), and disposes it.
+    /// </summary>
+    public static async Task AssertRefusedAsync(HubConnection connection, string because)
+    {
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += e =>
+        {
+            closed.TrySetResult(e);
+            return Task.CompletedTask;
+        };
+
+        try
+        {
+            await connection.StartAsync().DefaultTimeout();
+
+            // The server ends a refused connection from OnConnectedAsync, just after the handshake.
+            await closed.Task.DefaultTimeout();
+        }
+        catch (Exception ex) when (ex is HubException or HttpRequestException or InvalidOperationException or IOException or WebSocketException)
+        {
+        }
+
+        Assert.True(connection.State == HubConnectionState.Disconnected, because);
+        await connection.DisposeAsync();
     }
 
     public async Task<string> ReceiveAsync()
