@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
-namespace Atr.Hub.Tests.SignalR;
+namespace Atr.Hub.Tests.Infrastructure;
 
 /// <summary>A real .NET <see cref="HubConnection"/> to <c>/hub</c> whose <c>event</c> invocations are kept for the test.</summary>
 internal sealed class SignalRClient : IAsyncDisposable
