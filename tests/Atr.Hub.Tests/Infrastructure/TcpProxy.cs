@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Atr.Testing;
+namespace Atr.Hub.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP proxy that can stop forwarding while keeping every connection open: the network
@@ -12,7 +12,7 @@ namespace Atr.Testing;
 /// A stopped direction is not read at all, so the bytes wait in the kernel's buffers and the
 /// sender sees no error, exactly as with a silent network path. Resuming lets them flow again.
 /// </remarks>
-public sealed class TcpProxy : IAsyncDisposable
+internal sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _target;
