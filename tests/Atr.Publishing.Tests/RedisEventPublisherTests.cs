@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Atr.Testing;
@@ -254,7 +252,7 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
     public async Task GivesUpWhenRedisIsUnreachableAndTheCallerCancels()
     {
         var collection = new ServiceCollection();
-        collection.AddAtrPublishing(o => o.Redis = $"127.0.0.1:{UnusedPort()},connectTimeout=1000");
+        collection.AddAtrPublishing(o => o.Redis = $"127.0.0.1:{LoopbackPort.Free()},connectTimeout=1000");
         await using var services = collection.BuildServiceProvider(validateScopes: true);
         var publisher = services.GetRequiredService<IEventPublisher>();
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
@@ -312,13 +310,6 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
 
         var next = await subscription.ReadAsync();
         Assert.Equal("sentinel", next.Message.ToString());
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable

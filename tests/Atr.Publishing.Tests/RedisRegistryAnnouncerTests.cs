@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Atr.Publishing.Redis;
 using Atr.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -83,7 +81,7 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
     public async Task StartsAndStopsPromptlyWhileRedisIsUnreachable()
     {
         var prefix = UniquePrefix();
-        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=1000", prefix);
+        using var host = BuildHost($"127.0.0.1:{LoopbackPort.Free()},connectTimeout=1000", prefix);
         var elapsed = Stopwatch.StartNew();
 
         await host.StartAsync().DefaultTimeout();
@@ -99,7 +97,7 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
     {
         var prefix = UniquePrefix();
         var logs = new CapturingLoggerProvider();
-        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=200,asyncTimeout=200,syncTimeout=200", prefix, logs);
+        using var host = BuildHost($"127.0.0.1:{LoopbackPort.Free()},connectTimeout=200,asyncTimeout=200,syncTimeout=200", prefix, logs);
         await host.StartAsync().DefaultTimeout();
 
         await TestTimeouts.UntilAsync(() => AnnouncerWarnings(logs).Any(), "the announcer reports a failed announcement");
@@ -148,13 +146,6 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
             .Select(e => e.Message);
 
     private static string UniquePrefix() => $"atr-test-{Guid.NewGuid():N}:";
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [Publishable]
     private sealed class Announcement

@@ -30,7 +30,7 @@ public sealed class RedisServer : IAsyncLifetime
         // A free port can be taken between choosing and binding it; try a few.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackPort.Free();
             try
             {
                 await StartOnPortAsync();
@@ -47,7 +47,7 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>A server that will listen on a free port once <see cref="RestartAsync"/> is called: Redis absent, for now.</summary>
-    public static RedisServer NotYetStarted() => new() { Port = FreePort() };
+    public static RedisServer NotYetStarted() => new() { Port = LoopbackPort.Free() };
 
     /// <summary>Kills the server at once (SIGKILL), as a crash would.</summary>
     public async Task CrashAsync()
@@ -192,13 +192,6 @@ public sealed class RedisServer : IAsyncLifetime
 
         throw new InvalidOperationException(
             "redis-server is not installed: the tests need a real Redis. Install it (apt-get install -y redis-server) or run ./test.sh, which does.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Kill()

@@ -82,7 +82,7 @@ public sealed class HardeningTests(RedisServer redis)
     [Fact]
     public async Task UnreachableAuthorityAnswers503AndNot500()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         await using var hub = await HubHost.StartAsync(options: o => o.JwtAuthority = $"http://127.0.0.1:{port}");
 
         var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
@@ -114,12 +114,5 @@ public sealed class HardeningTests(RedisServer redis)
 
         Assert.Equal(2, exitCode);
         Assert.Contains("JWT key cannot be used", output, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
