@@ -62,6 +62,13 @@ internal sealed class HubHost : IAsyncDisposable
             options?.Invoke(o);
         });
 
+    /// <summary>The status of <c>GET /health/ready</c>: 200 ready, 503 not.</summary>
+    public async Task<int> ReadinessAsync()
+    {
+        using var response = await Http.GetAsync("/health/ready");
+        return (int)response.StatusCode;
+    }
+
     public Uri WebSocketUri(string path) => new($"ws://127.0.0.1:{Port}{path}");
 
     /// <summary>Connects a client that reads every frame as it arrives.</summary>

@@ -23,12 +23,12 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var raw = await hub.ConnectAsync("/organization/1");
         await using var signalR = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.2");
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         for (var cycle = 0; cycle < 3; cycle++)
         {
             await _redis.CrashAsync();
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
 
             await _redis.RestartAsync();
             var back = Stopwatch.StartNew();
@@ -36,7 +36,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
                 async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1 && await _redis.SubscriberCountAsync("atr:organization.2") == 1,
                 "both scopes are subscribed again");
             output.WriteLine($"cycle {cycle}: resubscribed {back.ElapsedMilliseconds} ms after Redis accepted connections");
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready again");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready again");
 
             await _redis.PublishAsync("atr:organization.1", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
             await _redis.PublishAsync("atr:organization.2", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
@@ -97,13 +97,13 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
             // Redis stays away for 10 s; the node reports itself not ready the whole time.
             while (down.Elapsed < TimeSpan.FromSeconds(10))
             {
-                Assert.Equal(503, (int)(await hub.Http.GetAsync("/health/ready")).StatusCode);
+                Assert.Equal(503, await hub.ReadinessAsync());
                 await Task.Delay(250);
             }
 
             await absent.RestartAsync();
             var appeared = Stopwatch.StartNew();
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready once Redis appears");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready once Redis appears");
             output.WriteLine($"ready {appeared.ElapsedMilliseconds} ms after Redis accepted connections");
             Assert.InRange(appeared.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
             Assert.Equal(1, await absent.SubscriberCountAsync("atr:organization.1"));
@@ -124,10 +124,10 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         await _redis.CrashAsync();
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
         var response = await hub.PostPublishAsync(new { scope = "organization.1", name = "during.outage" });
         Assert.Equal(202, (int)response.StatusCode);
         Assert.Equal("node", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
@@ -147,14 +147,14 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
 
         // The node connects to Redis as it starts, before any client asks for a scope.
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
         var live = await hub.Http.GetAsync("/health/live");
 
         Assert.Equal(200, (int)live.StatusCode);
         Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
 
         await _redis.CrashAsync();
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
         Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
         Assert.Equal("Unhealthy", await (await hub.Http.GetAsync("/health/ready")).Content.ReadAsStringAsync());
     }

@@ -228,7 +228,7 @@ public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifeti
             {
                 foreach (var node in nodes)
                 {
-                    if ((int)(await node.Http.GetAsync("/health/ready")).StatusCode != status)
+                    if (await node.ReadinessAsync() != status)
                     {
                         return false;
                     }

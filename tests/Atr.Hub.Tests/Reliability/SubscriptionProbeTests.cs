@@ -33,12 +33,12 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
         await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, _redis.Port));
         await using var hub = await HubHost.StartAsync($"127.0.0.1:{proxy.EndPoint.Port}", o => o.ProbeInterval = Probe);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         // Redis → node bytes stop; every socket stays open, and Redis still counts the subscription.
         proxy.StopFromTarget();
         var silent = Stopwatch.StartNew();
-        await TestTimeouts.UntilAsync(async () => !await IsReadyAsync(hub), "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() != 200, "the node reports itself not ready");
         output.WriteLine($"unready {silent.ElapsedMilliseconds} ms after the subscription went silent (probe interval {Probe.TotalMilliseconds} ms)");
         Assert.InRange(silent.Elapsed, TimeSpan.Zero, 2 * Probe + Slack);
         Assert.Equal(WebSocketState.Open, client.Socket.State);
@@ -48,7 +48,7 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
 
         proxy.Resume();
         var resumed = Stopwatch.StartNew();
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready again by itself");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready again by itself");
         output.WriteLine($"ready {resumed.ElapsedMilliseconds} ms after the path came back");
         Assert.Equal(1, await _redis.SubscriberCountAsync("atr:organization.1"));
 
@@ -65,7 +65,7 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration, o => o.ProbeInterval = Probe);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         // Nothing is published for many probe intervals: the probes keep the subscription proven.
         await UntilProbesAsync(hub, count: 4);
@@ -88,10 +88,8 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
             }
         });
         await probeChannels.Task.DefaultTimeout();
-        Assert.True(await IsReadyAsync(hub));
+        Assert.Equal(200, await hub.ReadinessAsync());
     }
-
-    private static async Task<bool> IsReadyAsync(HubHost hub) => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200;
 
     private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }
