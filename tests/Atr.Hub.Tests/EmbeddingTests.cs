@@ -31,7 +31,7 @@ public sealed class EmbeddingTests
         var publisher = app.Services.GetRequiredService<IEventPublisher>();
         await publisher.PublishAsync("organization.1234", "post.created", new { id = 1 }, "Post").DefaultTimeout();
 
-        Assert.Equal("post.created", JsonDocument.Parse(await client.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("post.created", EventFrame.Name(await client.ReceiveAsync()));
         using var http = new HttpClient();
         Assert.Equal("the application's own page", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/")));
 

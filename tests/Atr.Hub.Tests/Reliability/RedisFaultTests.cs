@@ -72,7 +72,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await TestTimeouts.UntilAsync(async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1, "the scope is subscribed again");
         await _redis.PublishAsync("atr:organization.1", """{"name":"after.kill"}""");
 
-        var names = new[] { await raw.ReceiveAsync(), await raw.ReceiveAsync() }.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("name").GetString()).Order();
+        var names = new[] { await raw.ReceiveAsync(), await raw.ReceiveAsync() }.Select(EventFrame.Name).Order();
         Assert.Equal(["after.kill", "atr.resync"], names);
         Assert.Equal(WebSocketState.Open, raw.Socket.State);
     }
@@ -92,7 +92,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
             var accepted = await hub.PostPublishAsync(new { scope = "organization.1", name = "in.node" });
             Assert.Equal(202, (int)accepted.StatusCode);
             Assert.Equal("node", JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-            Assert.Equal("in.node", Name(await client.ReceiveAsync()));
+            Assert.Equal("in.node", EventFrame.Name(await client.ReceiveAsync()));
 
             // Redis stays away for 10 s; the node reports itself not ready the whole time.
             while (down.Elapsed < TimeSpan.FromSeconds(10))
@@ -109,9 +109,9 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(1, await absent.SubscriberCountAsync("atr:organization.1"));
 
             // The client accepted during the outage hears that it may have missed events, then gets the rest.
-            Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+            Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
             await absent.PublishAsync("atr:organization.1", """{"name":"at.last"}""");
-            Assert.Equal("at.last", Name(await client.ReceiveAsync()));
+            Assert.Equal("at.last", EventFrame.Name(await client.ReceiveAsync()));
         }
         finally
         {
@@ -131,13 +131,13 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         var response = await hub.PostPublishAsync(new { scope = "organization.1", name = "during.outage" });
         Assert.Equal(202, (int)response.StatusCode);
         Assert.Equal("node", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-        Assert.Equal("during.outage", Name(await client.ReceiveAsync()));
+        Assert.Equal("during.outage", EventFrame.Name(await client.ReceiveAsync()));
 
         await _redis.RestartAsync();
-        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
         var after = await hub.PostPublishAsync(new { scope = "organization.1", name = "after.outage" });
         Assert.Equal("all", JsonDocument.Parse(await after.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-        Assert.Equal("after.outage", Name(await client.ReceiveAsync()));
+        Assert.Equal("after.outage", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -158,6 +158,4 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
         Assert.Equal("Unhealthy", await (await hub.Http.GetAsync("/health/ready")).Content.ReadAsStringAsync());
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Xunit;
@@ -53,9 +52,9 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(1, await _redis.SubscriberCountAsync("atr:organization.1"));
 
         // The client hears that it may have missed events, then gets what is published next, once.
-        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
         await _redis.PublishAsync("atr:organization.1", """{"name":"after.zombie"}""");
-        Assert.Equal("after.zombie", Name(await client.ReceiveAsync()));
+        Assert.Equal("after.zombie", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
         Assert.Equal(WebSocketState.Open, client.Socket.State);
     }
@@ -90,6 +89,4 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
         await probeChannels.Task.DefaultTimeout();
         Assert.Equal(200, await hub.ReadinessAsync());
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }

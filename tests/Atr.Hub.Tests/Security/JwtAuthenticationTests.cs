@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR;
@@ -70,7 +69,7 @@ public sealed class JwtAuthenticationTests
         await byHeader.ConnectAsync(hub.WebSocketUri("/organization/1"), CancellationToken.None).DefaultTimeout();
 
         await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "post.created" });
-        Assert.Equal("post.created", Name(await byQuery.ReceiveAsync()));
+        Assert.Equal("post.created", EventFrame.Name(await byQuery.ReceiveAsync()));
     }
 
     [Theory]
@@ -139,8 +138,8 @@ public sealed class JwtAuthenticationTests
         Assert.Equal(202, (int)anywhere.StatusCode);
 
         // Only the two allowed publishes reached the listener.
-        Assert.Equal("allowed", Name(await listener.ReceiveAsync()));
-        Assert.Equal("allowed", Name(await listener.ReceiveAsync()));
+        Assert.Equal("allowed", EventFrame.Name(await listener.ReceiveAsync()));
+        Assert.Equal("allowed", EventFrame.Name(await listener.ReceiveAsync()));
         await listener.AssertNothingAsync();
     }
 
@@ -217,8 +216,6 @@ public sealed class JwtAuthenticationTests
         await File.WriteAllTextAsync(path, text);
         return path;
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 
     private sealed class Delegating(Func<Microsoft.AspNetCore.Http.HttpContext, string, bool> decide) : IRequestAuthenticator
     {

@@ -111,7 +111,7 @@ public sealed class SignalRHubTests(RedisServer redis)
                 Assert.Equal(i, JsonDocument.Parse(await receive()).RootElement.GetProperty("seq").GetInt32());
             }
 
-            Assert.Equal("end", JsonDocument.Parse(await receive()).RootElement.GetProperty("name").GetString());
+            Assert.Equal("end", EventFrame.Name(await receive()));
         }
 
         await rawA.AssertNothingAsync();
