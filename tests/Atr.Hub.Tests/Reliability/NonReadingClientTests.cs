@@ -51,7 +51,7 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
 
         var stalled = new List<RawWebSocket>();
-        var readers = new List<WsClient>();
+        await using var readers = new RecordedClients();
         try
         {
             // A bare socket that did the upgrade and never reads again, with a 4 KiB receive buffer so
@@ -61,13 +61,12 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 stalled.Add(await RawWebSocket.ConnectAsync(baseUri.Port, "/organization/1", receiveBufferSize: 4096));
             }
 
-            var recorders = new List<EventRecorder>();
             for (var i = 0; i < Readers; i++)
             {
-                var reader = await WsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{baseUri.Port}/organization/1"));
-                readers.Add(reader);
-                recorders.Add(new EventRecorder($"reader {i}", "organization.1", reader.Frames));
+                await readers.ConnectRawAsync(baseUri, "organization.1", $"reader {i}");
             }
+
+            var recorders = readers.Recorders;
 
             await TestTimeouts.UntilAsync(async () => (await StatsAsync(http)).GetProperty("connections").GetInt64() == NonReaders + Readers, "the node counts every connection");
 
@@ -121,7 +120,7 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 Assert.Empty(recorder.Unexpected);
             }
 
-            Assert.All(readers, r => Assert.False(r.Closed.IsCompleted, "a reader was closed"));
+            Assert.All(readers.Raw, r => Assert.False(r.Closed.IsCompleted, "a reader was closed"));
             Assert.True(peak - baseline < MemoryAllowance, $"the node grew by {Mib(peak - baseline)}");
 
             // The node's subscriber connections are the same ones, older by the whole run.
@@ -146,11 +145,6 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
             foreach (var client in stalled)
             {
                 await client.DisposeAsync();
-            }
-
-            foreach (var reader in readers)
-            {
-                await reader.DisposeAsync();
             }
         }
     }
