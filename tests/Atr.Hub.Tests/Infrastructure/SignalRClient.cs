@@ -25,47 +25,16 @@ internal sealed class SignalRClient : IAsyncDisposable
     public ChannelReader<string> Events => _events.Reader;
 
     /// <summary>Connects with the JSON protocol; each event is kept as the raw text of its argument.</summary>
-    public static async Task<SignalRClient> ConnectAsync(Uri baseUri, params string[] scopes)
-    {
-        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).Build();
-        var client = new SignalRClient(connection);
-        connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
-        await client.StartAsync(scopes);
-        return client;
-    }
+    public static Task<SignalRClient> ConnectAsync(Uri baseUri, params string[] scopes)
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: false);
 
-    /// <summary>Connects with the JSON protocol and a token, to no scope.</summary>
-    public static async Task<SignalRClient> ConnectWithTokenAsync(Uri baseUri, string token, params string[] scopes)
-    {
-        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
-        var client = new SignalRClient(connection);
-        connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
-        await client.StartAsync(scopes);
-        return client;
-    }
+    /// <summary>Connects like <see cref="ConnectAsync(Uri, string[])"/>, presenting <paramref name="token"/> as its access token.</summary>
+    public static Task<SignalRClient> ConnectWithTokenAsync(Uri baseUri, string token, params string[] scopes)
+        => ConnectAsync(baseUri, scopes, token, messagePack: false);
 
     /// <summary>Connects with the MessagePack protocol; each event map is kept re-encoded as JSON, key order preserved.</summary>
-    public static async Task<SignalRClient> ConnectMessagePackAsync(Uri baseUri, params string[] scopes)
-    {
-        var connection = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes)).AddMessagePackProtocol().Build();
-        var client = new SignalRClient(connection);
-        connection.On<object>("event", e => client._events.Writer.TryWrite(JsonSerializer.Serialize(e)));
-        await client.StartAsync(scopes);
-        return client;
-    }
-
-    /// <summary>
-    /// Starts, then makes sure the <c>?scope=</c> subscriptions are in place: StartAsync returns at the
-    /// SignalR handshake, before the hub's OnConnectedAsync; an invocation is answered only after it.
-    /// </summary>
-    private async Task StartAsync(string[] scopes)
-    {
-        await Connection.StartAsync().DefaultTimeout();
-        if (scopes.Length > 0)
-        {
-            await Connection.InvokeAsync("Subscribe", scopes[0]).DefaultTimeout();
-        }
-    }
+    public static Task<SignalRClient> ConnectMessagePackAsync(Uri baseUri, params string[] scopes)
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: true);
 
     /// <summary>
     /// Starts <paramref name="connection"/>, asserts the hub refused it (at the handshake, or by
@@ -95,32 +64,54 @@ internal sealed class SignalRClient : IAsyncDisposable
         await connection.DisposeAsync();
     }
 
-    public async Task<string> ReceiveAsync()
-    {
-        try
-        {
-            return await _events.Reader.ReadAsync().AsTask().DefaultTimeout();
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"No event arrived within {TestTimeouts.Default.TotalSeconds} s.");
-        }
-    }
+    /// <summary>The next event; fails after the default timeout.</summary>
+    public Task<string> ReceiveAsync() => _events.Reader.NextAsync("event");
 
-    public async Task AssertNothingAsync()
-    {
-        using var wait = new CancellationTokenSource(TestTimeouts.Nothing);
-        try
-        {
-            var unexpected = await _events.Reader.ReadAsync(wait.Token);
-            throw new Xunit.Sdk.XunitException($"Expected no event, got {unexpected}");
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    /// <summary>Asserts that no event arrives within a short bounded wait.</summary>
+    public Task AssertNothingAsync() => _events.Reader.AssertNothingAsync("event");
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+
+    private static async Task<SignalRClient> ConnectAsync(Uri baseUri, string[] scopes, string? token, bool messagePack)
+    {
+        var builder = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes), o =>
+        {
+            if (token is not null)
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+            }
+        });
+        if (messagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+
+        var client = new SignalRClient(builder.Build());
+        if (messagePack)
+        {
+            client.Connection.On<object>("event", e => client._events.Writer.TryWrite(JsonSerializer.Serialize(e)));
+        }
+        else
+        {
+            client.Connection.On<JsonElement>("event", e => client._events.Writer.TryWrite(e.GetRawText()));
+        }
+
+        await client.StartAsync(scopes);
+        return client;
+    }
+
+    /// <summary>
+    /// Starts, then makes sure the <c>?scope=</c> subscriptions are in place: StartAsync returns at the
+    /// SignalR handshake, before the hub's OnConnectedAsync; an invocation is answered only after it.
+    /// </summary>
+    private async Task StartAsync(string[] scopes)
+    {
+        await Connection.StartAsync().DefaultTimeout();
+        if (scopes.Length > 0)
+        {
+            await Connection.InvokeAsync("Subscribe", scopes[0]).DefaultTimeout();
+        }
+    }
 
     private static Uri HubUri(Uri baseUri, string[] scopes)
         => new(baseUri, "/hub" + (scopes.Length == 0 ? string.Empty : "?" + string.Join('&', scopes.Select(s => "scope=" + Uri.EscapeDataString(s)))));
