@@ -48,7 +48,6 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 ["Atr__CloseTimeout"] = "00:05:00",
             });
         var baseUri = await node.ListeningAsync();
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
 
         var stalled = new List<RawWebSocket>();
         await using var readers = new RecordedClients();
@@ -68,14 +67,14 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
 
             var recorders = readers.Recorders;
 
-            await TestTimeouts.UntilAsync(async () => (await StatsAsync(http)).GetProperty("connections").GetInt64() == NonReaders + Readers, "the node counts every connection");
+            await TestTimeouts.UntilAsync(async () => (await StatsAsync(node.Http)).GetProperty("connections").GetInt64() == NonReaders + Readers, "the node counts every connection");
 
             var subscribers = await NodeSubscribersAsync(name);
             Assert.NotEmpty(subscribers);
             Assert.Contains(subscribers, s => s["sub"] != "0");
             var listedAt = Stopwatch.StartNew();
 
-            var baseline = node.ReadMemory("VmRSS");
+            var baseline = node.ResidentBytes();
             var peakFromBaseline = node.TryResetPeakMemory();
 
             var subscriber = redis.Client.GetSubscriber();
@@ -95,11 +94,11 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
             }
 
             await TestTimeouts.UntilAsync(() => recorders.All(r => r.Count == Events), "every reader received every event");
-            var peak = node.ReadMemory("VmHWM");
-            var end = node.ReadMemory("VmRSS");
+            var peak = node.PeakResidentBytes();
+            var end = node.ResidentBytes();
 
-            await TestTimeouts.UntilAsync(async () => (await StatsAsync(http)).GetProperty("slow_consumer_closures").GetInt64() == NonReaders, "every stalled client is marked a slow consumer");
-            var stats = await StatsAsync(http);
+            await TestTimeouts.UntilAsync(async () => (await StatsAsync(node.Http)).GetProperty("slow_consumer_closures").GetInt64() == NonReaders, "every stalled client is marked a slow consumer");
+            var stats = await StatsAsync(node.Http);
 
             var after = await NodeSubscribersAsync(name);
             var elapsed = listedAt.Elapsed;
