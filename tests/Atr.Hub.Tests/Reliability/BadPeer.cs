@@ -20,7 +20,7 @@ internal sealed record BadPeer(string Category, string Variant, byte[]? Request,
     public const string Path = "/organization/1";
 
     /// <summary>The inbound message limit the hub runs with (the default).</summary>
-    public const int InboundLimit = 4096;
+    private static readonly int InboundLimit = new AtrHubOptions().MaxInboundMessageBytes;
 
     // A runtime-detected violation is answered with a close frame and then a reset, which can overtake
     // the close frame: see "Protocol violations" in docs/protocol.md.

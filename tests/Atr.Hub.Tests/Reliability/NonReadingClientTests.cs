@@ -21,7 +21,7 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
     private const int EventBytes = 1024;
 
     // The default MaxSendQueueBytes, which the node runs with.
-    private const long QueueBound = 1024 * 1024;
+    private static readonly long QueueBound = new AtrHubOptions().MaxSendQueueBytes;
     private static readonly long MemoryAllowance = (NonReaders * QueueBound) + (64L * 1024 * 1024);
 
     // How far the publisher may run ahead of the slowest reader: 256 KiB of events, a quarter of the
