@@ -22,7 +22,6 @@ internal sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _gates = new();
     private Gate _toTarget = Gate.Open();
     private Gate _fromTarget = Gate.Open();
-    private int _accepted;
 
     public TcpProxy(IPEndPoint target)
     {
@@ -33,9 +32,6 @@ internal sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>Where clients connect: forwarded to the target.</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
-
-    /// <summary>Connections accepted so far.</summary>
-    public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Stops forwarding what the target sends (the target → client direction).</summary>
     public void StopFromTarget()
@@ -97,7 +93,6 @@ internal sealed class TcpProxy : IAsyncDisposable
                 return;
             }
 
-            Interlocked.Increment(ref _accepted);
             _ = ForwardAsync(client);
         }
     }
