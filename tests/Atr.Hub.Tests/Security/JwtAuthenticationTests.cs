@@ -34,7 +34,7 @@ public sealed class JwtAuthenticationTests
         await using var hub = await HubHost.StartWithJwtAsync();
 
         var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1" + (token is null ? string.Empty : "?access_token=" + Uri.EscapeDataString(token)));
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "secret" });
 
         Assert.True(response.Status == 401, $"{because}: {response.Status} {response.Body}");
         Assert.Contains("WWW-Authenticate: Bearer", response.Head, StringComparison.OrdinalIgnoreCase);
@@ -52,7 +52,7 @@ public sealed class JwtAuthenticationTests
             .WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult(token))
             .Build();
         await SignalRClient.AssertRefusedAsync(connection, because);
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "secret" });
 
         Assert.Equal(0, hub.Metrics.FramesQueued);
     }
@@ -68,7 +68,7 @@ public sealed class JwtAuthenticationTests
         byHeader.Options.SetRequestHeader("Authorization", "Bearer " + token);
         await byHeader.ConnectAsync(hub.WebSocketUri("/organization/1"), CancellationToken.None).DefaultTimeout();
 
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "post.created" });
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "post.created" });
         Assert.Equal("post.created", EventFrame.Name(await byQuery.ReceiveAsync()));
     }
 
@@ -106,7 +106,7 @@ public sealed class JwtAuthenticationTests
             Assert.Contains("atr_scopes", response.Body, StringComparison.Ordinal);
             var error = await Assert.ThrowsAsync<HubException>(() => subscribe.DefaultTimeout());
             Assert.Contains("403", error.Message, StringComparison.Ordinal);
-            await hub.PostPublishAsync(Authorized(hub), new { scope, name = "secret" });
+            await hub.PostPublishAsync(Authorized(), new { scope, name = "secret" });
             await signalR.AssertNothingAsync();
         }
     }
@@ -197,7 +197,7 @@ public sealed class JwtAuthenticationTests
         Assert.Equal("organization.*", seenSubject);
     }
 
-    private static string Authorized(HubHost hub) => TestTokens.Hs256(publish: true);
+    private static string Authorized() => TestTokens.Hs256(publish: true);
 
     private static Task<HttpResponseMessage> Publish(HubHost hub, string? token, string scope)
     {
