@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
@@ -120,11 +118,9 @@ public sealed class JwtAuthenticationTests
         var none = await Publish(hub, null, "organization.1");
         var listenOnly = await Publish(hub, TestTokens.Hs256(["organization.1"]), "organization.1");
         var outside = await Publish(hub, TestTokens.Hs256(["organization.2"], publish: true), "organization.1");
-        var batchPartlyOutside = await hub.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/publish")
-        {
-            Content = JsonContent.Create(new[] { new { scope = "organization.2", name = "ok" }, new { scope = "organization.1", name = "sneaky" } }),
-            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Hs256(["organization.2"], publish: true)) },
-        });
+        var batchPartlyOutside = await hub.PostPublishAsync(
+            new[] { new { scope = "organization.2", name = "ok" }, new { scope = "organization.1", name = "sneaky" } },
+            TestTokens.Hs256(["organization.2"], publish: true));
         var within = await Publish(hub, TestTokens.Hs256(["organization.*"], publish: true), "organization.1");
         var anywhere = await Publish(hub, TestTokens.Hs256(publish: true), "organization.1");
 
@@ -200,15 +196,7 @@ public sealed class JwtAuthenticationTests
     private static string Authorized() => TestTokens.Hs256(publish: true);
 
     private static Task<HttpResponseMessage> Publish(HubHost hub, string? token, string scope)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(new { scope, name = "allowed" }) };
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return hub.Http.SendAsync(request);
-    }
+        => hub.PostPublishAsync(new { scope, name = "allowed" }, token);
 
     private static async Task<string> WriteTempAsync(string text)
     {

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
@@ -44,9 +43,7 @@ public sealed partial class TokenLoggingTests
             var refused = new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(wrongKey)).Build();
             await SignalRClient.AssertRefusedAsync(refused, "wrong key");
 
-            using var badPublish = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(new { name = "x" }) };
-            badPublish.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", wrongKey);
-            await hub.Http.SendAsync(badPublish);
+            using var badPublish = await hub.PostPublishAsync(new { name = "x" }, wrongKey);
 
             var lines = capture.Lines.ToArray();
             Assert.NotEmpty(lines);
