@@ -3,7 +3,6 @@ using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using StackExchange.Redis;
 using Xunit;
 
 namespace Atr.Hub.Tests.Security;
