@@ -15,13 +15,12 @@ public sealed class CommandLineTests(RedisServer redis)
     public async Task StartWithoutRedisRunsInMemoryAndPublishReachesAClient()
     {
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0"]);
-        var baseUri = await server.ListeningAsync();
+        await server.ListeningAsync();
         Assert.Contains("in-memory", server.Output, StringComparison.Ordinal);
         Assert.Contains("ANONYMOUS", server.Output, StringComparison.Ordinal);
 
-        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1234"));
-        using var http = new HttpClient { BaseAddress = baseUri };
-        var response = await http.PostAsJsonAsync("/publish", new { scope = "organization.1234", name = "post.created", record = new { id = 7 }, record_type = "Post" });
+        await using var client = await WsClient.ConnectAsync(server.WebSocketUri("/organization/1234"));
+        var response = await server.Http.PostAsJsonAsync("/publish", new { scope = "organization.1234", name = "post.created", record = new { id = 7 }, record_type = "Post" });
 
         Assert.Equal(202, (int)response.StatusCode);
         var frame = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
@@ -33,8 +32,8 @@ public sealed class CommandLineTests(RedisServer redis)
     public async Task SigtermClosesClientsWith1001AndExitsWithinTenSeconds()
     {
         await using var server = AtrServerProcess.Start(["start", "--server_host", "127.0.0.1", "--server_port", "0"]);
-        var baseUri = await server.ListeningAsync();
-        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1"));
+        await server.ListeningAsync();
+        await using var client = await WsClient.ConnectAsync(server.WebSocketUri("/organization/1"));
 
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         await server.TerminateAsync();
@@ -52,8 +51,8 @@ public sealed class CommandLineTests(RedisServer redis)
             ["Atr__ServerPort"] = "0",
             ["Atr__MaxInboundMessageBytes"] = "100",
         });
-        var baseUri = await server.ListeningAsync();
-        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/"));
+        await server.ListeningAsync();
+        await using var client = await WsClient.ConnectAsync(server.WebSocketUri("/"));
 
         await client.SendTextAsync(new string('x', 101));
 
@@ -66,7 +65,7 @@ public sealed class CommandLineTests(RedisServer redis)
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--redis", redis.Configuration]);
         var baseUri = await server.ListeningAsync();
         Assert.Contains("backplane: redis", server.Output, StringComparison.Ordinal);
-        await using var client = await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1234"));
+        await using var client = await WsClient.ConnectAsync(server.WebSocketUri("/organization/1234"));
 
         var viaRedis = await AtrServerProcess.RunAsync("publish", "--redis", redis.Configuration, "--scope", "organization.1234", "--name", "post.created", "--record", """{"id":1}""", "--record-type", "Post");
         var viaHub = await AtrServerProcess.RunAsync("publish", "--url", baseUri.ToString(), "--scope", "organization.1234", "--name", "post.updated", "--record", """{"id":1}""");

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -31,7 +30,7 @@ public sealed class EmbeddingTests
         var publisher = app.Services.GetRequiredService<IEventPublisher>();
         await publisher.PublishAsync("organization.1234", "post.created", new { id = 1 }, "Post").DefaultTimeout();
 
-        Assert.Equal("post.created", JsonDocument.Parse(await client.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("post.created", EventFrame.Name(await client.ReceiveAsync()));
         using var http = new HttpClient();
         Assert.Equal("the application's own page", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/")));
 

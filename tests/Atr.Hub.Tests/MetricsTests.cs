@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -25,7 +24,6 @@ public sealed partial class MetricsTests(RedisServer redis)
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--redis", redis.Configuration]);
         var baseUri = await server.ListeningAsync();
         Assert.Contains($"metrics:   GET {baseUri.ToString().TrimEnd('/')}/metrics", server.Output, StringComparison.Ordinal);
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
 
         var raw = new List<WsClient>();
         var signalR = new List<SignalRClient>();
@@ -33,7 +31,7 @@ public sealed partial class MetricsTests(RedisServer redis)
         {
             for (var i = 0; i < rawClients; i++)
             {
-                raw.Add(await WsClient.ConnectAsync(new Uri($"ws://{baseUri.Authority}/organization/1234")));
+                raw.Add(await WsClient.ConnectAsync(server.WebSocketUri("/organization/1234")));
             }
 
             for (var i = 0; i < signalRClients; i++)
@@ -54,7 +52,7 @@ public sealed partial class MetricsTests(RedisServer redis)
             }
 
             // Counted once the frames are handed to the sockets; a scrape may be up to 300 ms old.
-            var metrics = await ScrapeUntilAsync(http, m => Value(m, "atr_frames_sent_total") == rawClients + signalRClients, "every frame was counted as sent");
+            var metrics = await ScrapeUntilAsync(server.Http, m => Value(m, "atr_frames_sent_total") == rawClients + signalRClients, "every frame was counted as sent");
             Assert.Equal(rawClients + signalRClients, Value(metrics, "atr_frames_queued_total"));
             Assert.Equal(2, Value(metrics, "atr_events_received_total"));
             Assert.Equal(1, Value(metrics, "atr_events_dropped_total"));
@@ -83,7 +81,7 @@ public sealed partial class MetricsTests(RedisServer redis)
 
         // Closed connections leave the gauge, endpoint by endpoint.
         await ScrapeUntilAsync(
-            http,
+            server.Http,
             m => Value(m, "atr_connections", "endpoint=\"raw\"") == 0 && Value(m, "atr_connections", "endpoint=\"signalr\"") == 0,
             "both endpoints show no open connection");
     }
@@ -92,11 +90,10 @@ public sealed partial class MetricsTests(RedisServer redis)
     public async Task NoMetricsFlagLeavesMetricsUnserved()
     {
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--no-metrics"]);
-        var baseUri = await server.ListeningAsync();
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
+        await server.ListeningAsync();
 
         // The raw endpoint's catch-all answers the path with its plain-text banner.
-        var body = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var body = await server.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
         Assert.DoesNotContain("atr_", body, StringComparison.Ordinal);
         Assert.DoesNotContain("metrics:", server.Output, StringComparison.Ordinal);

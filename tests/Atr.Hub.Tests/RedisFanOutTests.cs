@@ -34,8 +34,8 @@ public sealed class RedisFanOutTests(RedisServer redis)
         // Markers on the other scopes prove those clients were listening when the event went by.
         await publisher.PublishAsync("organization.999", "marker", null).DefaultTimeout();
         await publisher.PublishAsync(string.Empty, "marker", null).DefaultTimeout();
-        Assert.Equal("marker", Name(await other.ReceiveAsync()));
-        Assert.Equal("marker", Name(await unscoped.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await other.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await unscoped.ReceiveAsync()));
         await other.AssertNothingAsync();
         await unscoped.AssertNothingAsync();
     }
@@ -82,7 +82,7 @@ public sealed class RedisFanOutTests(RedisServer redis)
         }
 
         await redis.PublishAsync("atr:organization.1234", """{"name":"marker"}""");
-        Assert.Equal("marker", Name(await client.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -238,6 +238,4 @@ public sealed class RedisFanOutTests(RedisServer redis)
             .AddAtrPublishing(o => o.Redis = redis.Configuration)
             .BuildServiceProvider();
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Atr.Testing;
@@ -254,7 +252,7 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
     public async Task GivesUpWhenRedisIsUnreachableAndTheCallerCancels()
     {
         var collection = new ServiceCollection();
-        collection.AddAtrPublishing(o => o.Redis = $"127.0.0.1:{UnusedPort()},connectTimeout=1000");
+        collection.AddAtrPublishing(o => o.Redis = $"127.0.0.1:{LoopbackPort.Free()},connectTimeout=1000");
         await using var services = collection.BuildServiceProvider(validateScopes: true);
         var publisher = services.GetRequiredService<IEventPublisher>();
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
@@ -263,28 +261,27 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
             () => publisher.PublishAsync("organization.1234", "post.created", null, cancellationToken: cancellation.Token)).DefaultTimeout();
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    public async Task EventsStartedTogetherBeforeTheConnectionExistsStillArriveInOrder(int attempt)
+    [Fact]
+    public async Task EventsStartedTogetherBeforeTheConnectionExistsStillArriveInOrder()
     {
-        // A fresh publisher connects on its first publish; the ones started meanwhile must not overtake each other.
-        await using var services = BuildServices();
-        var publisher = services.GetRequiredService<IEventPublisher>();
-        var channel = $"organization.{attempt}00";
-        await using var subscription = await SubscribeAsync("atr:" + channel);
-
-        var publishing = Enumerable.Range(0, 200).Select(i => publisher.PublishAsync(channel, "counter.incremented", new { n = i })).ToArray();
-        await Task.WhenAll(publishing).DefaultTimeout();
-
-        for (var i = 0; i < 200; i++)
+        // A fresh publisher connects on its first publish; the ones started meanwhile must not overtake
+        // each other. A race: five fresh publishers give it five chances to show.
+        for (var attempt = 1; attempt <= 5; attempt++)
         {
-            var message = await subscription.ReadAsync();
-            using var document = JsonDocument.Parse((byte[])message.Message!);
-            Assert.Equal(i, document.RootElement.GetProperty("record").GetProperty("n").GetInt32());
+            await using var services = BuildServices();
+            var publisher = services.GetRequiredService<IEventPublisher>();
+            var channel = $"organization.{attempt}00";
+            await using var subscription = await SubscribeAsync("atr:" + channel);
+
+            var publishing = Enumerable.Range(0, 200).Select(i => publisher.PublishAsync(channel, "counter.incremented", new { n = i })).ToArray();
+            await Task.WhenAll(publishing).DefaultTimeout();
+
+            for (var i = 0; i < 200; i++)
+            {
+                var message = await subscription.ReadAsync();
+                using var document = JsonDocument.Parse((byte[])message.Message!);
+                Assert.Equal(i, document.RootElement.GetProperty("record").GetProperty("n").GetInt32());
+            }
         }
     }
 
@@ -312,13 +309,6 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
 
         var next = await subscription.ReadAsync();
         Assert.Equal("sentinel", next.Message.ToString());
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Atr.Publishing.Redis;
 using Atr.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -83,7 +81,7 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
     public async Task StartsAndStopsPromptlyWhileRedisIsUnreachable()
     {
         var prefix = UniquePrefix();
-        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=1000", prefix);
+        using var host = BuildHost($"127.0.0.1:{LoopbackPort.Free()},connectTimeout=1000", prefix);
         var elapsed = Stopwatch.StartNew();
 
         await host.StartAsync().DefaultTimeout();
@@ -98,16 +96,16 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
     public async Task StopsPromptlyWhileRetryingAnUnreachableRedis()
     {
         var prefix = UniquePrefix();
-        var logs = new WarningCollector();
-        using var host = BuildHost($"127.0.0.1:{UnusedPort()},connectTimeout=200,asyncTimeout=200,syncTimeout=200", prefix, logs);
+        var logs = new CapturingLoggerProvider();
+        using var host = BuildHost($"127.0.0.1:{LoopbackPort.Free()},connectTimeout=200,asyncTimeout=200,syncTimeout=200", prefix, logs);
         await host.StartAsync().DefaultTimeout();
 
-        await TestTimeouts.UntilAsync(() => logs.Count > 0, "the announcer reports a failed announcement");
+        await TestTimeouts.UntilAsync(() => AnnouncerWarnings(logs).Any(), "the announcer reports a failed announcement");
         var elapsed = Stopwatch.StartNew();
         await host.StopAsync().DefaultTimeout();
 
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(5), $"Stopping took {elapsed.Elapsed}.");
-        Assert.Contains($"'{prefix}channels'", logs.First(), StringComparison.Ordinal);
+        Assert.Contains($"'{prefix}channels'", AnnouncerWarnings(logs).First(), StringComparison.Ordinal);
     }
 
     private static IHost BuildHost(string configuration, string prefix, ILoggerProvider? logs = null)
@@ -141,47 +139,17 @@ public sealed class RedisRegistryAnnouncerTests(RedisServer redis)
             $"'{key}' holds {string.Join(", ", names)}");
     }
 
-    private static string UniquePrefix() => $"atr-test-{Guid.NewGuid():N}:";
+    /// <summary>The announcer's warnings and errors (a scope is captured at <see cref="LogLevel.None"/>, above Critical).</summary>
+    private static IEnumerable<string> AnnouncerWarnings(CapturingLoggerProvider logs)
+        => logs.Entries
+            .Where(e => e.Category == typeof(RedisRegistryAnnouncer).FullName && e.Level is >= LogLevel.Warning and <= LogLevel.Critical)
+            .Select(e => e.Message);
 
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static string UniquePrefix() => $"atr-test-{Guid.NewGuid():N}:";
 
     [Publishable]
     private sealed class Announcement
     {
         public int Id { get; init; }
-    }
-
-    /// <summary>The warnings logged by the announcer.</summary>
-    private sealed class WarningCollector : ILoggerProvider, ILogger
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _warnings = new();
-
-        public int Count => _warnings.Count;
-
-        public string First() => _warnings.TryPeek(out var first) ? first : string.Empty;
-
-        public ILogger CreateLogger(string categoryName) => categoryName == typeof(RedisRegistryAnnouncer).FullName ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                _warnings.Enqueue(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -12,6 +13,9 @@ namespace Atr.Testing;
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly ConcurrentQueue<string> _log = new();
     private Process? _process;
     private ConnectionMultiplexer? _client;
 
@@ -30,7 +34,7 @@ public sealed class RedisServer : IAsyncLifetime
         // A free port can be taken between choosing and binding it; try a few.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackPort.Free();
             try
             {
                 await StartOnPortAsync();
@@ -47,7 +51,7 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>A server that will listen on a free port once <see cref="RestartAsync"/> is called: Redis absent, for now.</summary>
-    public static RedisServer NotYetStarted() => new() { Port = FreePort() };
+    public static RedisServer NotYetStarted() => new() { Port = LoopbackPort.Free() };
 
     /// <summary>Kills the server at once (SIGKILL), as a crash would.</summary>
     public async Task CrashAsync()
@@ -64,8 +68,15 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>Starts the server (again) on its port, empty.</summary>
     public Task RestartAsync() => StartOnPortAsync();
 
+    /// <summary>
+    /// Starts <c>redis-server</c> and returns once it logged that it accepts connections (it logs to
+    /// stdout) and a client of the test's own is connected; fails at once if it exits instead, as it
+    /// does when the port is taken.
+    /// </summary>
     private async Task StartOnPortAsync()
     {
+        _log.Clear();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _process = Process.Start(new ProcessStartInfo(FindRedisServer())
         {
             ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" },
@@ -73,11 +84,45 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         })!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += OnLine;
+        _process.ErrorDataReceived += OnLine;
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        _client = await WaitForPingAsync(Configuration, Port, TimeSpan.FromSeconds(15));
+
+        var elapsed = Stopwatch.StartNew();
+        var exited = _process.WaitForExitAsync();
+        try
+        {
+            if (await Task.WhenAny(ready.Task, exited).WaitAsync(StartTimeout) != ready.Task)
+            {
+                throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} on port {Port}:\n{string.Join('\n', _log)}");
+            }
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"redis-server was not ready on port {Port} within {StartTimeout.TotalSeconds} s:\n{string.Join('\n', _log)}");
+        }
+
+        if (!await AnswersPingAsync(Port))
+        {
+            throw new InvalidOperationException($"redis-server said it was ready on port {Port} but did not answer PING.");
+        }
+
+        _client = await ConnectClientAsync(Configuration, StartTimeout - elapsed.Elapsed);
+
+        void OnLine(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            Keep(e.Data);
+            if (e.Data.Contains("Ready to accept connections", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+        }
     }
 
     public async Task DisposeAsync()
@@ -120,21 +165,9 @@ public sealed class RedisServer : IAsyncLifetime
     public Task<long> PublishAsync(string channel, RedisValue payload)
         => Client.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
 
-    private static async Task<ConnectionMultiplexer> WaitForPingAsync(string configuration, int port, TimeSpan timeout)
+    private static async Task<ConnectionMultiplexer> ConnectClientAsync(string configuration, TimeSpan timeout)
     {
-        // A bare PING first: the client library's connect, tried while the server is still starting,
-        // can sit out its whole connect timeout, and a restart would look seconds slower than it is.
         var deadline = Stopwatch.StartNew();
-        while (!await AnswersPingAsync(port))
-        {
-            if (deadline.Elapsed > timeout)
-            {
-                throw new InvalidOperationException($"redis-server did not answer PING on port {port} within {timeout.TotalSeconds} s.");
-            }
-
-            await Task.Delay(10);
-        }
-
         while (true)
         {
             try
@@ -194,11 +227,14 @@ public sealed class RedisServer : IAsyncLifetime
             "redis-server is not installed: the tests need a real Redis. Install it (apt-get install -y redis-server) or run ./test.sh, which does.");
     }
 
-    private static int FreePort()
+    /// <summary>Keeps the server's last lines, for the message of a failed start.</summary>
+    private void Keep(string line)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _log.Enqueue(line);
+        while (_log.Count > 20)
+        {
+            _log.TryDequeue(out _);
+        }
     }
 
     private void Kill()

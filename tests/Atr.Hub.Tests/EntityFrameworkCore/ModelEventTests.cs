@@ -81,7 +81,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
         }
 
         await PublishMarkerAsync("organization.1");
-        Assert.Equal("marker", Name(await client.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -166,7 +166,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
             await seed.SaveChangesAsync();
         }
 
-        Assert.Equal("post.created", Name(await client.ReceiveAsync()));
+        Assert.Equal("post.created", EventFrame.Name(await client.ReceiveAsync()));
 
         await using var context = NewContext();
         context.Posts.Add(new Post { OrganizationId = 1, Title = "Fine", Slug = "fine" });
@@ -174,7 +174,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
         await Assert.ThrowsAsync<DbUpdateException>(() => context.SaveChangesAsync());
 
         await PublishMarkerAsync("organization.1");
-        Assert.Equal("marker", Name(await client.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -189,7 +189,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
             await context.SaveChangesAsync();
         }
 
-        Assert.Equal("post.created", Name(await client.ReceiveAsync()));
+        Assert.Equal("post.created", EventFrame.Name(await client.ReceiveAsync()));
 
         await using (var context = NewContext())
         {
@@ -212,7 +212,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
         }
 
         await PublishMarkerAsync("organization.1");
-        Assert.Equal("marker", Name(await client.ReceiveAsync()));
+        Assert.Equal("marker", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -240,7 +240,7 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
         context.Posts.Add(new Post { OrganizationId = 3, Title = "Sync", Slug = "sync" });
         context.SaveChanges();
 
-        Assert.Equal("post.created", Name(await client.ReceiveAsync()));
+        Assert.Equal("post.created", EventFrame.Name(await client.ReceiveAsync()));
     }
 
     [Fact]
@@ -366,8 +366,6 @@ public sealed class ModelEventTests(RedisServer redis) : IAsyncLifetime
         var rest = Regex.Escape($"\",\"name\":\"{name}\",\"occured_at\":\"2026-11-27T16:52:25.123+00:00\",\"record\":{record},\"record_type\":\"Post\",\"routing_key\":\"{routingKey}\"}}");
         return $"^{prefix}[0-9a-f]{{32}}{rest}$";
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 
     private sealed class ThrowingSerializer : IEventSerializer
     {

@@ -12,6 +12,8 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Uri? _baseUri;
+    private Uri? _listeningAt;
+    private HttpClient? _http;
 
     private AtrServerProcess(Process process)
     {
@@ -36,20 +38,19 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>A memory figure of the process in bytes, from <c>/proc/&lt;pid&gt;/status</c>: <c>VmRSS</c> (resident now), <c>VmHWM</c> (peak resident).</summary>
-    public long ReadMemory(string field)
-    {
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                // "VmRSS:    123456 kB"
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            }
-        }
+    /// <summary>The hub's base address, once <see cref="ListeningAsync"/> returned it.</summary>
+    public Uri BaseUri => _listeningAt ?? throw new InvalidOperationException("atr-server is not listening yet: await ListeningAsync() first.");
 
-        throw new InvalidOperationException($"/proc/{_process.Id}/status has no {field}.");
-    }
+    /// <summary>A client of the hub's HTTP endpoints, with the default timeout; once <see cref="ListeningAsync"/> returned.</summary>
+    public HttpClient Http => _http ??= new HttpClient { BaseAddress = BaseUri, Timeout = TestTimeouts.Default };
+
+    public Uri WebSocketUri(string path) => new($"ws://{BaseUri.Authority}{path}");
+
+    /// <summary>The process's resident memory now (<c>VmRSS</c>), in bytes.</summary>
+    public long ResidentBytes() => ReadStatus("VmRSS");
+
+    /// <summary>The process's peak resident memory (<c>VmHWM</c>), in bytes; see <see cref="TryResetPeakMemory"/>.</summary>
+    public long PeakResidentBytes() => ReadStatus("VmHWM");
 
     /// <summary>
     /// Starts <c>VmHWM</c> afresh at the current resident size (<c>echo 5 &gt; /proc/&lt;pid&gt;/clear_refs</c>);
@@ -108,7 +109,8 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"atr-server exited with {_process.ExitCode} before listening:\n{Output}");
         }
 
-        return await _listening.Task;
+        _listeningAt = await _listening.Task;
+        return _listeningAt;
     }
 
     public async Task<int> WaitForExitAsync()
@@ -127,6 +129,7 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _http?.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
@@ -134,6 +137,21 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>A memory figure of the process in bytes, from <c>/proc/&lt;pid&gt;/status</c>.</summary>
+    private long ReadStatus(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                // "VmRSS:    123456 kB"
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"/proc/{_process.Id}/status has no {field}.");
     }
 
     private void OnLine(string? line)

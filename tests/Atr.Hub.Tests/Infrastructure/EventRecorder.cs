@@ -23,15 +23,14 @@ internal sealed class EventRecorder
     {
         Name = name;
         Scope = scope;
-        Completion = ReadAsync(frames);
+
+        // Reads until the client's frames end, when its connection closes.
+        _ = ReadAsync(frames);
     }
 
     public string Name { get; }
 
     public string Scope { get; }
-
-    /// <summary>Ends when the client's frames end (its connection closed).</summary>
-    public Task Completion { get; }
 
     /// <summary>Events received so far (resyncs not counted).</summary>
     public int Count => Volatile.Read(ref _count);

@@ -1,6 +1,8 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Atr.Hub.Cli;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.Tests.Security;
 using Atr.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,20 +55,42 @@ internal sealed class HubHost : IAsyncDisposable
         return new HubHost(app);
     }
 
+    /// <summary>Starts an in-memory hub that requires tokens signed with <see cref="TestTokens.Key"/>.</summary>
+    public static Task<HubHost> StartWithJwtAsync(Action<AtrHubOptions>? options = null)
+        => StartAsync(options: o =>
+        {
+            o.JwtKey = TestTokens.Key;
+            options?.Invoke(o);
+        });
+
+    /// <summary>The status of <c>GET /health/ready</c>: 200 ready, 503 not.</summary>
+    public async Task<int> ReadinessAsync()
+    {
+        using var response = await Http.GetAsync("/health/ready");
+        return (int)response.StatusCode;
+    }
+
     public Uri WebSocketUri(string path) => new($"ws://127.0.0.1:{Port}{path}");
 
     /// <summary>Connects a client that reads every frame as it arrives.</summary>
     public Task<WsClient> ConnectAsync(string path) => WsClient.ConnectAsync(WebSocketUri(path));
 
-    /// <summary>Publishes through <c>POST /publish</c> and returns the response.</summary>
-    public Task<HttpResponseMessage> PostPublishAsync(object body) => Http.PostAsJsonAsync("/publish", body);
+    /// <summary>Publishes through <c>POST /publish</c>, with <paramref name="token"/> as the bearer token when given, and returns the response.</summary>
+    public async Task<HttpResponseMessage> PostPublishAsync(object body, string? token = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(body) };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await Http.SendAsync(request);
+    }
 
     /// <summary>Publishes through <c>POST /publish</c> with a bearer token, and checks it was accepted.</summary>
     public async Task PostPublishAsync(string token, object body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        using var response = await Http.SendAsync(request);
+        using var response = await PostPublishAsync(body, token);
         if ((int)response.StatusCode != 202)
         {
             throw new InvalidOperationException($"POST /publish answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -13,10 +13,13 @@ internal static class RawHttp
 {
     public sealed record Response(int Status, string Head, string Body);
 
-    /// <summary>A valid upgrade request for <paramref name="target"/>, with <paramref name="extraHeaders"/> (each ending in CRLF) added.</summary>
-    public static string UpgradeRequest(int port, string target, string? extraHeaders = null, string key = "dGhlIHNhbXBsZSBub25jZQ==")
+    /// <summary>
+    /// A valid upgrade request for <paramref name="target"/>, with <paramref name="extraHeaders"/> (each ending in CRLF)
+    /// added; <paramref name="key"/> is the <c>Sec-WebSocket-Key</c>, RFC 6455's sample by default, and null leaves the header out.
+    /// </summary>
+    public static string UpgradeRequest(int port, string target, string? extraHeaders = null, string? key = "dGhlIHNhbXBsZSBub25jZQ==")
         => $"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-           $"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n{extraHeaders}\r\n";
+           $"Sec-WebSocket-Version: 13\r\n{(key is null ? string.Empty : $"Sec-WebSocket-Key: {key}\r\n")}{extraHeaders}\r\n";
 
     public static Task<Response> HandshakeAsync(int port, string target, string? extraHeaders = null)
         => SendAsync(port, Encoding.ASCII.GetBytes(UpgradeRequest(port, target, extraHeaders)));

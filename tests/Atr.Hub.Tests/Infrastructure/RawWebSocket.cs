@@ -29,7 +29,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
     }
 
     /// <summary>One frame from the server; the payload is kept for control frames only.</summary>
-    public sealed record Frame(int Opcode, bool Fin, long Length, byte[] Payload);
+    private sealed record Frame(int Opcode, byte[] Payload);
 
     /// <summary>Upgrades a new connection to <paramref name="target"/> and returns once the 101 is read.</summary>
     /// <param name="port">The hub's port on 127.0.0.1.</param>
@@ -75,12 +75,11 @@ internal sealed class RawWebSocket : IAsyncDisposable
         => await _stream.WriteAsync(bytes, cancellationToken).AsTask().DefaultTimeout();
 
     /// <summary>Reads the next frame; null once the server ended the connection (FIN or reset) between frames or within one.</summary>
-    public async Task<Frame?> ReceiveAsync(CancellationToken cancellationToken = default)
+    private async Task<Frame?> ReceiveAsync(CancellationToken cancellationToken)
     {
         long length = -1;
         var headerLength = 0;
         var opcode = 0;
-        var fin = false;
         while (true)
         {
             ReadResult read;
@@ -93,17 +92,14 @@ internal sealed class RawWebSocket : IAsyncDisposable
                 return null;
             }
 
+            // The header stays at the start of the buffer until the whole frame is there: it is read once.
             var buffer = read.Buffer;
-            if (length < 0)
-            {
-                TryReadHeader(buffer, out opcode, out fin, out length, out headerLength);
-            }
-
-            if (length >= 0 && buffer.Length >= headerLength + length)
+            var header = length >= 0 || TryReadHeader(buffer, out opcode, out length, out headerLength);
+            if (header && buffer.Length >= headerLength + length)
             {
                 var payload = opcode >= WebSocketFrame.Close ? buffer.Slice(headerLength, length).ToArray() : [];
                 _reader.AdvanceTo(buffer.GetPosition(headerLength + length));
-                return new Frame(opcode, fin, length, payload);
+                return new Frame(opcode, payload);
             }
 
             if (read.IsCompleted)
@@ -153,10 +149,9 @@ internal sealed class RawWebSocket : IAsyncDisposable
         await _stream.DisposeAsync();
     }
 
-    private static bool TryReadHeader(ReadOnlySequence<byte> buffer, out int opcode, out bool fin, out long length, out int headerLength)
+    private static bool TryReadHeader(ReadOnlySequence<byte> buffer, out int opcode, out long length, out int headerLength)
     {
         opcode = 0;
-        fin = false;
         length = -1;
         headerLength = 0;
         if (buffer.Length < 2)
@@ -176,7 +171,6 @@ internal sealed class RawWebSocket : IAsyncDisposable
             return false;
         }
 
-        fin = (header[0] & 0x80) != 0;
         opcode = header[0] & 0x0F;
         length = extended switch
         {

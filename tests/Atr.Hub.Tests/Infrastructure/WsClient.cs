@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Threading.Channels;
 using Atr.Testing;
-using Xunit;
 
 namespace Atr.Hub.Tests.Infrastructure;
 
@@ -32,17 +31,7 @@ internal sealed class WsClient : IAsyncDisposable
     }
 
     /// <summary>The next text frame; fails after the default timeout.</summary>
-    public async Task<string> ReceiveAsync()
-    {
-        try
-        {
-            return await _messages.Reader.ReadAsync().AsTask().DefaultTimeout();
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"No frame arrived within {TestTimeouts.Default.TotalSeconds} s.");
-        }
-    }
+    public Task<string> ReceiveAsync() => _messages.Reader.NextAsync("frame");
 
     /// <summary>Receives <paramref name="count"/> frames.</summary>
     public async Task<List<string>> ReceiveAsync(int count)
@@ -57,22 +46,7 @@ internal sealed class WsClient : IAsyncDisposable
     }
 
     /// <summary>Asserts that no frame arrives within a short bounded wait.</summary>
-    public async Task AssertNothingAsync()
-    {
-        using var wait = new CancellationTokenSource(TestTimeouts.Nothing);
-        try
-        {
-            var unexpected = await _messages.Reader.ReadAsync(wait.Token);
-            Assert.Fail($"Expected no frame, got {unexpected}");
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ChannelClosedException)
-        {
-            // The connection ended with nothing more received.
-        }
-    }
+    public Task AssertNothingAsync() => _messages.Reader.AssertNothingAsync("frame");
 
     /// <summary>Every text frame as it arrives, for a reader of the test's own instead of <see cref="ReceiveAsync()"/>; completes when the connection ends.</summary>
     public ChannelReader<string> Frames => _messages.Reader;

@@ -20,7 +20,7 @@ internal sealed record BadPeer(string Category, string Variant, byte[]? Request,
     public const string Path = "/organization/1";
 
     /// <summary>The inbound message limit the hub runs with (the default).</summary>
-    public const int InboundLimit = 4096;
+    private static readonly int InboundLimit = new AtrHubOptions().MaxInboundMessageBytes;
 
     // A runtime-detected violation is answered with a close frame and then a reset, which can overtake
     // the close frame: see "Protocol violations" in docs/protocol.md.
@@ -101,11 +101,7 @@ internal sealed record BadPeer(string Category, string Variant, byte[]? Request,
             Convert.ToBase64String(Bytes(random, 32)), "!!!!!!!!!!!!!!!!!!!!!!==", "dGhlIHNhbXBsZSBub25jZQ", " ",
         ];
         var key = keys[random.Next(keys.Length)];
-        var request = RawHttp.UpgradeRequest(port, Path);
-        request = key is null
-            ? request.Replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", string.Empty, StringComparison.Ordinal)
-            : request.Replace("dGhlIHNhbXBsZSBub25jZQ==", key, StringComparison.Ordinal);
-        return Handshake("handshake.key", key is null ? "missing" : $"'{key}'", request, 400);
+        return Handshake("handshake.key", key is null ? "missing" : $"'{key}'", RawHttp.UpgradeRequest(port, Path, key: key), 400);
     }
 
     private static BadPeer WrongVersion(Random random, int port)

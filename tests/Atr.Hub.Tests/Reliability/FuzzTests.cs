@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
@@ -52,115 +51,94 @@ public sealed class FuzzTests(RedisServer redis, ITestOutputHelper output)
                 builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Warning);
             });
 
-            var raw = new List<WsClient>();
-            var signalR = new List<SignalRClient>();
-            var recorders = new List<EventRecorder>();
+            await using var clients = new RecordedClients();
+            for (var i = 0; i < RawReceivers; i++)
+            {
+                await clients.ConnectRawAsync(hub.BaseUri, "organization.1", $"raw {i}");
+            }
+
+            for (var i = 0; i < SignalRReceivers; i++)
+            {
+                await clients.ConnectSignalRAsync(hub.BaseUri, "organization.1", $"SignalR {i}");
+            }
+
+            // The whole plan is drawn before anything runs, so the order peers finish in cannot change it.
+            var peers = Enumerable.Range(0, BadPeers).Select(_ => BadPeer.Draw(random, hub.Port)).ToArray();
+            var stream = new SteadyStream(redis.Client.GetSubscriber(), hub, clients, new Random(random.Next()));
+
+            var fuzz = Stopwatch.StartNew();
+            var answers = new string[BadPeers];
+            var done = 0;
+            using var fuzzing = new CancellationTokenSource();
+            var streaming = stream.RunAsync(() => Volatile.Read(ref done), fuzzing.Token);
             try
             {
-                for (var i = 0; i < RawReceivers; i++)
+                await Parallel.ForAsync(0, BadPeers, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, cancellationToken) =>
                 {
-                    var client = await hub.ConnectAsync(BadPeer.Path);
-                    raw.Add(client);
-                    recorders.Add(new EventRecorder($"raw {i}", "organization.1", client.Frames));
-                }
-
-                for (var i = 0; i < SignalRReceivers; i++)
-                {
-                    var client = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1");
-                    signalR.Add(client);
-                    recorders.Add(new EventRecorder($"SignalR {i}", "organization.1", client.Events));
-                }
-
-                // The whole plan is drawn before anything runs, so the order peers finish in cannot change it.
-                var peers = Enumerable.Range(0, BadPeers).Select(_ => BadPeer.Draw(random, hub.Port)).ToArray();
-                var stream = new SteadyStream(redis.Client.GetSubscriber(), hub, recorders, raw, signalR, new Random(random.Next()));
-
-                var fuzz = Stopwatch.StartNew();
-                var answers = new string[BadPeers];
-                var done = 0;
-                using var fuzzing = new CancellationTokenSource();
-                var streaming = stream.RunAsync(() => Volatile.Read(ref done), fuzzing.Token);
-                try
-                {
-                    await Parallel.ForAsync(0, BadPeers, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, cancellationToken) =>
+                    try
                     {
-                        try
-                        {
-                            answers[i] = await peers[i].RunAsync(hub.Port, cancellationToken);
-                        }
-                        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException)
-                        {
-                            answers[i] = $"error {ex.GetType().Name}: {ex.Message}";
-                        }
+                        answers[i] = await peers[i].RunAsync(hub.Port, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException)
+                    {
+                        answers[i] = $"error {ex.GetType().Name}: {ex.Message}";
+                    }
 
-                        Interlocked.Increment(ref done);
-                    });
-                }
-                finally
-                {
-                    await fuzzing.CancelAsync();
-                }
-
-                await streaming.DefaultTimeout();
-                fuzz.Stop();
-
-                await TestTimeouts.UntilAsync(() => recorders.All(r => r.Count >= stream.Published), "every client received every event");
-                await TestTimeouts.UntilAsync(() => hub.Metrics.PayloadsDropped >= stream.Garbage, "every garbage payload was dropped");
-                var stats = await hub.Http.GetStringAsync("/stats");
-
-                // The bad peers are all gone; the twenty remain.
-                await TestTimeouts.UntilAsync(() => hub.Metrics.Connections == RawReceivers + SignalRReceivers, "the node dropped every bad peer");
-
-                output.WriteLine($"{BadPeers} bad peers, {Concurrency} at a time, in {fuzz.Elapsed.TotalSeconds:F1} s; meanwhile {stream.Published} events to {recorders.Count} clients and {stream.Garbage} garbage payloads ({GiganticPayloads} of 8 MiB) on Redis");
-                output.WriteLine($"stats: {stats}");
-                foreach (var category in peers.Select((p, i) => (p.Category, Answer: answers[i])).GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal))
-                {
-                    output.WriteLine($"  {category.Key,-22} {category.Count(),5}: {string.Join(", ", category.GroupBy(p => p.Answer).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"))}");
-                }
-
-                output.WriteLine($"  garbage on Redis: {string.Join(", ", stream.GarbageKinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} ×{k.Value}"))}");
-
-                var warnings = capture.Entries.Where(e => e.Level is >= LogLevel.Warning and <= LogLevel.Critical).ToList();
-                foreach (var group in warnings.GroupBy(e => (e.Level, e.Category, e.Exception?.GetType().Name)))
-                {
-                    output.WriteLine($"  log {group.Key.Level} {group.Key.Category} {group.Key.Name}: ×{group.Count()}, e.g. {group.First().Message}");
-                }
-
-                var wrong = peers.Select((p, i) => (Peer: p, Index: i, Answer: answers[i])).Where(p => !p.Peer.Documented.Contains(p.Answer)).ToList();
-                foreach (var (peer, index, answer) in wrong.Take(20))
-                {
-                    output.WriteLine($"  peer {index} {peer.Category} ({peer.Variant}): answered '{answer}', documented {string.Join(" or ", peer.Documented)}");
-                }
-
-                Assert.True(wrong.Count == 0, $"{wrong.Count} bad peers got an answer other than the documented one");
-
-                // The twenty got every event, in order, and nothing else.
-                foreach (var recorder in recorders)
-                {
-                    Assert.True(recorder.Sequence.SequenceEqual(Enumerable.Range(0, stream.Published).Select(i => (long)i)), $"{recorder.Name} missed or reordered events");
-                    Assert.Empty(recorder.Unexpected);
-                }
-
-                Assert.Equal(stream.Garbage, hub.Metrics.PayloadsDropped);
-                Assert.Equal(0, hub.Metrics.SlowConsumers);
-                Assert.All(raw, c => Assert.False(c.Closed.IsCompleted, "a receiving client was closed"));
-                Assert.All(signalR, c => Assert.Equal(HubConnectionState.Connected, c.Connection.State));
-
-                var failures = warnings.Where(e => e.Level >= LogLevel.Error && e.Exception is not null).ToList();
-                Assert.True(failures.Count == 0, $"The node logged {failures.Count} errors with exceptions; the first: {failures.FirstOrDefault()}");
+                    Interlocked.Increment(ref done);
+                });
             }
             finally
             {
-                foreach (var client in raw)
-                {
-                    await client.DisposeAsync();
-                }
-
-                foreach (var client in signalR)
-                {
-                    await client.DisposeAsync();
-                }
+                await fuzzing.CancelAsync();
             }
+
+            await streaming.DefaultTimeout();
+            fuzz.Stop();
+
+            await TestTimeouts.UntilAsync(() => clients.Recorders.All(r => r.Count >= stream.Published), "every client received every event");
+            await TestTimeouts.UntilAsync(() => hub.Metrics.PayloadsDropped >= stream.Garbage, "every garbage payload was dropped");
+            var stats = await hub.Http.GetStringAsync("/stats");
+
+            // The bad peers are all gone; the twenty remain.
+            await TestTimeouts.UntilAsync(() => hub.Metrics.Connections == RawReceivers + SignalRReceivers, "the node dropped every bad peer");
+
+            output.WriteLine($"{BadPeers} bad peers, {Concurrency} at a time, in {fuzz.Elapsed.TotalSeconds:F1} s; meanwhile {stream.Published} events to {clients.Recorders.Count} clients and {stream.Garbage} garbage payloads ({GiganticPayloads} of 8 MiB) on Redis");
+            output.WriteLine($"stats: {stats}");
+            foreach (var category in peers.Select((p, i) => (p.Category, Answer: answers[i])).GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                output.WriteLine($"  {category.Key,-22} {category.Count(),5}: {string.Join(", ", category.GroupBy(p => p.Answer).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"))}");
+            }
+
+            output.WriteLine($"  garbage on Redis: {string.Join(", ", stream.GarbageKinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} ×{k.Value}"))}");
+
+            var warnings = capture.Entries.Where(e => e.Level is >= LogLevel.Warning and <= LogLevel.Critical).ToList();
+            foreach (var group in warnings.GroupBy(e => (e.Level, e.Category, e.Exception?.GetType().Name)))
+            {
+                output.WriteLine($"  log {group.Key.Level} {group.Key.Category} {group.Key.Name}: ×{group.Count()}, e.g. {group.First().Message}");
+            }
+
+            var wrong = peers.Select((p, i) => (Peer: p, Index: i, Answer: answers[i])).Where(p => !p.Peer.Documented.Contains(p.Answer)).ToList();
+            foreach (var (peer, index, answer) in wrong.Take(20))
+            {
+                output.WriteLine($"  peer {index} {peer.Category} ({peer.Variant}): answered '{answer}', documented {string.Join(" or ", peer.Documented)}");
+            }
+
+            Assert.True(wrong.Count == 0, $"{wrong.Count} bad peers got an answer other than the documented one");
+
+            // The twenty got every event, in order, and nothing else.
+            foreach (var recorder in clients.Recorders)
+            {
+                Assert.True(recorder.Sequence.SequenceEqual(Enumerable.Range(0, stream.Published).Select(i => (long)i)), $"{recorder.Name} missed or reordered events");
+                Assert.Empty(recorder.Unexpected);
+            }
+
+            Assert.Equal(stream.Garbage, hub.Metrics.PayloadsDropped);
+            Assert.Equal(0, hub.Metrics.SlowConsumers);
+            Assert.All(clients.Raw, c => Assert.False(c.Closed.IsCompleted, "a receiving client was closed"));
+            Assert.All(clients.SignalR, c => Assert.Equal(HubConnectionState.Connected, c.Connection.State));
+
+            var failures = warnings.Where(e => e.Level >= LogLevel.Error && e.Exception is not null).ToList();
+            Assert.True(failures.Count == 0, $"The node logged {failures.Count} errors with exceptions; the first: {failures.FirstOrDefault()}");
         }
         finally
         {
@@ -176,7 +154,7 @@ public sealed class FuzzTests(RedisServer redis, ITestOutputHelper output)
     /// Publishes valid events to the clients' scope in rounds that wait for every client to catch
     /// up, with a garbage payload every few rounds and the 8 MiB ones spread over the fuzz run.
     /// </summary>
-    private sealed class SteadyStream(ISubscriber subscriber, HubHost hub, List<EventRecorder> recorders, List<WsClient> raw, List<SignalRClient> signalR, Random random)
+    private sealed class SteadyStream(ISubscriber subscriber, HubHost hub, RecordedClients clients, Random random)
     {
         private static readonly RedisChannel Channel = RedisChannel.Literal("atr:organization.1");
 
@@ -221,12 +199,12 @@ public sealed class FuzzTests(RedisServer redis, ITestOutputHelper output)
                 await TestTimeouts.UntilAsync(
                     () =>
                     {
-                        if (raw.Any(c => c.Closed.IsCompleted) || signalR.Any(c => c.Connection.State != HubConnectionState.Connected))
+                        if (clients.Raw.Any(c => c.Closed.IsCompleted) || clients.SignalR.Any(c => c.Connection.State != HubConnectionState.Connected))
                         {
                             throw new Xunit.Sdk.XunitException($"A receiving client was disconnected after {published} events; stats: {hub.Metrics.SlowConsumers} slow consumers");
                         }
 
-                        return recorders.All(r => r.Count >= published);
+                        return clients.Recorders.All(r => r.Count >= published);
                     },
                     "the clients received the round");
             }

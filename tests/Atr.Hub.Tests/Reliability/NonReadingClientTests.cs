@@ -21,7 +21,7 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
     private const int EventBytes = 1024;
 
     // The default MaxSendQueueBytes, which the node runs with.
-    private const long QueueBound = 1024 * 1024;
+    private static readonly long QueueBound = new AtrHubOptions().MaxSendQueueBytes;
     private static readonly long MemoryAllowance = (NonReaders * QueueBound) + (64L * 1024 * 1024);
 
     // How far the publisher may run ahead of the slowest reader: 256 KiB of events, a quarter of the
@@ -48,10 +48,9 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 ["Atr__CloseTimeout"] = "00:05:00",
             });
         var baseUri = await node.ListeningAsync();
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
 
         var stalled = new List<RawWebSocket>();
-        var readers = new List<WsClient>();
+        await using var readers = new RecordedClients();
         try
         {
             // A bare socket that did the upgrade and never reads again, with a 4 KiB receive buffer so
@@ -61,22 +60,21 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 stalled.Add(await RawWebSocket.ConnectAsync(baseUri.Port, "/organization/1", receiveBufferSize: 4096));
             }
 
-            var recorders = new List<EventRecorder>();
             for (var i = 0; i < Readers; i++)
             {
-                var reader = await WsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{baseUri.Port}/organization/1"));
-                readers.Add(reader);
-                recorders.Add(new EventRecorder($"reader {i}", "organization.1", reader.Frames));
+                await readers.ConnectRawAsync(baseUri, "organization.1", $"reader {i}");
             }
 
-            await TestTimeouts.UntilAsync(async () => (await StatsAsync(http)).GetProperty("connections").GetInt64() == NonReaders + Readers, "the node counts every connection");
+            var recorders = readers.Recorders;
+
+            await TestTimeouts.UntilAsync(async () => (await StatsAsync(node.Http)).GetProperty("connections").GetInt64() == NonReaders + Readers, "the node counts every connection");
 
             var subscribers = await NodeSubscribersAsync(name);
             Assert.NotEmpty(subscribers);
             Assert.Contains(subscribers, s => s["sub"] != "0");
             var listedAt = Stopwatch.StartNew();
 
-            var baseline = node.ReadMemory("VmRSS");
+            var baseline = node.ResidentBytes();
             var peakFromBaseline = node.TryResetPeakMemory();
 
             var subscriber = redis.Client.GetSubscriber();
@@ -96,11 +94,11 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
             }
 
             await TestTimeouts.UntilAsync(() => recorders.All(r => r.Count == Events), "every reader received every event");
-            var peak = node.ReadMemory("VmHWM");
-            var end = node.ReadMemory("VmRSS");
+            var peak = node.PeakResidentBytes();
+            var end = node.ResidentBytes();
 
-            await TestTimeouts.UntilAsync(async () => (await StatsAsync(http)).GetProperty("slow_consumer_closures").GetInt64() == NonReaders, "every stalled client is marked a slow consumer");
-            var stats = await StatsAsync(http);
+            await TestTimeouts.UntilAsync(async () => (await StatsAsync(node.Http)).GetProperty("slow_consumer_closures").GetInt64() == NonReaders, "every stalled client is marked a slow consumer");
+            var stats = await StatsAsync(node.Http);
 
             var after = await NodeSubscribersAsync(name);
             var elapsed = listedAt.Elapsed;
@@ -121,7 +119,7 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
                 Assert.Empty(recorder.Unexpected);
             }
 
-            Assert.All(readers, r => Assert.False(r.Closed.IsCompleted, "a reader was closed"));
+            Assert.All(readers.Raw, r => Assert.False(r.Closed.IsCompleted, "a reader was closed"));
             Assert.True(peak - baseline < MemoryAllowance, $"the node grew by {Mib(peak - baseline)}");
 
             // The node's subscriber connections are the same ones, older by the whole run.
@@ -146,11 +144,6 @@ public sealed class NonReadingClientTests(RedisServer redis, ITestOutputHelper o
             foreach (var client in stalled)
             {
                 await client.DisposeAsync();
-            }
-
-            foreach (var reader in readers)
-            {
-                await reader.DisposeAsync();
             }
         }
     }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -24,12 +23,12 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var raw = await hub.ConnectAsync("/organization/1");
         await using var signalR = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.2");
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         for (var cycle = 0; cycle < 3; cycle++)
         {
             await _redis.CrashAsync();
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
 
             await _redis.RestartAsync();
             var back = Stopwatch.StartNew();
@@ -37,7 +36,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
                 async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1 && await _redis.SubscriberCountAsync("atr:organization.2") == 1,
                 "both scopes are subscribed again");
             output.WriteLine($"cycle {cycle}: resubscribed {back.ElapsedMilliseconds} ms after Redis accepted connections");
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready again");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready again");
 
             await _redis.PublishAsync("atr:organization.1", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
             await _redis.PublishAsync("atr:organization.2", $$"""{"name":"after.restart","cycle":{{cycle}}}""");
@@ -63,14 +62,17 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var raw = await hub.ConnectAsync("/organization/1");
+        Assert.Equal(0, hub.Metrics.BackplaneReconnects);
 
         var killed = await _redis.Client.GetServer(_redis.Configuration).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
         Assert.True((long)killed! >= 1);
 
+        // The reconnect is counted on the meter.
+        await TestTimeouts.UntilAsync(() => hub.Metrics.BackplaneReconnects >= 1, "the restored connection was counted");
         await TestTimeouts.UntilAsync(async () => await _redis.SubscriberCountAsync("atr:organization.1") == 1, "the scope is subscribed again");
         await _redis.PublishAsync("atr:organization.1", """{"name":"after.kill"}""");
 
-        var names = new[] { await raw.ReceiveAsync(), await raw.ReceiveAsync() }.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("name").GetString()).Order();
+        var names = new[] { await raw.ReceiveAsync(), await raw.ReceiveAsync() }.Select(EventFrame.Name).Order();
         Assert.Equal(["after.kill", "atr.resync"], names);
         Assert.Equal(WebSocketState.Open, raw.Socket.State);
     }
@@ -90,26 +92,26 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
             var accepted = await hub.PostPublishAsync(new { scope = "organization.1", name = "in.node" });
             Assert.Equal(202, (int)accepted.StatusCode);
             Assert.Equal("node", JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-            Assert.Equal("in.node", Name(await client.ReceiveAsync()));
+            Assert.Equal("in.node", EventFrame.Name(await client.ReceiveAsync()));
 
             // Redis stays away for 10 s; the node reports itself not ready the whole time.
             while (down.Elapsed < TimeSpan.FromSeconds(10))
             {
-                Assert.Equal(503, (int)(await hub.Http.GetAsync("/health/ready")).StatusCode);
+                Assert.Equal(503, await hub.ReadinessAsync());
                 await Task.Delay(250);
             }
 
             await absent.RestartAsync();
             var appeared = Stopwatch.StartNew();
-            await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready once Redis appears");
+            await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready once Redis appears");
             output.WriteLine($"ready {appeared.ElapsedMilliseconds} ms after Redis accepted connections");
             Assert.InRange(appeared.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
             Assert.Equal(1, await absent.SubscriberCountAsync("atr:organization.1"));
 
             // The client accepted during the outage hears that it may have missed events, then gets the rest.
-            Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+            Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
             await absent.PublishAsync("atr:organization.1", """{"name":"at.last"}""");
-            Assert.Equal("at.last", Name(await client.ReceiveAsync()));
+            Assert.Equal("at.last", EventFrame.Name(await client.ReceiveAsync()));
         }
         finally
         {
@@ -122,20 +124,20 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         await _redis.CrashAsync();
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
         var response = await hub.PostPublishAsync(new { scope = "organization.1", name = "during.outage" });
         Assert.Equal(202, (int)response.StatusCode);
         Assert.Equal("node", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-        Assert.Equal("during.outage", Name(await client.ReceiveAsync()));
+        Assert.Equal("during.outage", EventFrame.Name(await client.ReceiveAsync()));
 
         await _redis.RestartAsync();
-        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
         var after = await hub.PostPublishAsync(new { scope = "organization.1", name = "after.outage" });
         Assert.Equal("all", JsonDocument.Parse(await after.Content.ReadAsStringAsync()).RootElement.GetProperty("reach").GetString());
-        Assert.Equal("after.outage", Name(await client.ReceiveAsync()));
+        Assert.Equal("after.outage", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
     }
 
@@ -145,17 +147,15 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var hub = await HubHost.StartAsync(_redis.Configuration);
 
         // The node connects to Redis as it starts, before any client asks for a scope.
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200, "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
         var live = await hub.Http.GetAsync("/health/live");
 
         Assert.Equal(200, (int)live.StatusCode);
         Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
 
         await _redis.CrashAsync();
-        await TestTimeouts.UntilAsync(async () => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 503, "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 503, "the node reports itself not ready");
         Assert.Equal(200, (int)(await hub.Http.GetAsync("/health/live")).StatusCode);
         Assert.Equal("Unhealthy", await (await hub.Http.GetAsync("/health/ready")).Content.ReadAsStringAsync());
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;
@@ -42,171 +41,152 @@ public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifeti
         HubHost[] nodes = [nodeA, nodeB];
         await UntilReadinessAsync(nodes, 200, "both nodes are ready");
 
-        var raw = new List<WsClient>();
-        var signalR = new List<SignalRClient>();
-        var recorders = new List<EventRecorder>();
         await using var publisher = await ConnectPublisherAsync(_redis.Configuration);
-        try
+        await using var clients = new RecordedClients();
+
+        // Per scope and node: four raw clients and one SignalR client, 50 in all (at scale 1).
+        for (var scope = 0; scope < Scopes; scope++)
         {
-            // Per scope and node: four raw clients and one SignalR client, 50 in all (at scale 1).
-            for (var scope = 0; scope < Scopes; scope++)
+            foreach (var (node, nodeName) in new[] { (nodeA, "A"), (nodeB, "B") })
             {
-                foreach (var (node, nodeName) in new[] { (nodeA, "A"), (nodeB, "B") })
+                for (var i = 0; i < RawPerScopeAndNode; i++)
                 {
-                    for (var i = 0; i < RawPerScopeAndNode; i++)
-                    {
-                        var client = await node.ConnectAsync($"/organization/{scope}");
-                        raw.Add(client);
-                        recorders.Add(new EventRecorder($"raw {i} on {nodeName}, organization.{scope}", $"organization.{scope}", client.Frames));
-                    }
+                    await clients.ConnectRawAsync(node.BaseUri, $"organization.{scope}", $"raw {i} on {nodeName}, organization.{scope}");
+                }
 
-                    for (var i = 0; i < SignalRPerScopeAndNode; i++)
-                    {
-                        var client = await SignalRClient.ConnectAsync(node.BaseUri, $"organization.{scope}");
-                        signalR.Add(client);
-                        recorders.Add(new EventRecorder($"SignalR {i} on {nodeName}, organization.{scope}", $"organization.{scope}", client.Events));
-                    }
+                for (var i = 0; i < SignalRPerScopeAndNode; i++)
+                {
+                    await clients.ConnectSignalRAsync(node.BaseUri, $"organization.{scope}", $"SignalR {i} on {nodeName}, organization.{scope}");
                 }
             }
+        }
 
-            Assert.Equal(Scopes * 2 * (RawPerScopeAndNode + SignalRPerScopeAndNode), recorders.Count);
-            var clientsPerNode = recorders.Count / nodes.Length;
+        var recorders = clients.Recorders;
+        Assert.Equal(Scopes * 2 * (RawPerScopeAndNode + SignalRPerScopeAndNode), recorders.Count);
+        var clientsPerNode = recorders.Count / nodes.Length;
 
-            // What Redis accepted (PUBLISH returned), per scope in publish order; each event is published once.
-            var accepted = Enumerable.Range(0, Scopes).Select(_ => new List<long>()).ToArray();
-            var acceptedBeforeCrash = new int[Crashes][];
-            var rejected = 0;
-            var acceptedTotal = 0;
-            var resubscribed = new List<long>();
-            var subscriber = publisher.GetSubscriber();
-            long seq = 0;
+        // What Redis accepted (PUBLISH returned), per scope in publish order; each event is published once.
+        var accepted = Enumerable.Range(0, Scopes).Select(_ => new List<long>()).ToArray();
+        var acceptedBeforeCrash = new int[Crashes][];
+        var rejected = 0;
+        var acceptedTotal = 0;
+        var resubscribed = new List<long>();
+        var subscriber = publisher.GetSubscriber();
+        long seq = 0;
 
-            async Task PublishWhileUpAsync(long until)
+        async Task PublishWhileUpAsync(long until)
+        {
+            while (seq < until)
             {
-                while (seq < until)
+                var batch = new List<(long Seq, Task<long> Receivers)>();
+                for (var i = 0; i < PublishWindow && seq < until; i++, seq++)
                 {
-                    var batch = new List<(long Seq, Task<long> Receivers)>();
-                    for (var i = 0; i < PublishWindow && seq < until; i++, seq++)
-                    {
-                        batch.Add((seq, subscriber.PublishAsync(Channel(seq), Payload(seq))));
-                    }
+                    batch.Add((seq, subscriber.PublishAsync(Channel(seq), Payload(seq))));
+                }
 
-                    await Task.WhenAll(batch.Select(b => b.Receivers)).DefaultTimeout();
-                    foreach (var (published, receivers) in batch)
-                    {
-                        // Both nodes are subscribed to every scope while Redis is up.
-                        Assert.Equal(2, await receivers);
-                        accepted[published % Scopes].Add(published);
-                        acceptedTotal++;
-                    }
+                await Task.WhenAll(batch.Select(b => b.Receivers)).DefaultTimeout();
+                foreach (var (published, receivers) in batch)
+                {
+                    // Both nodes are subscribed to every scope while Redis is up.
+                    Assert.Equal(2, await receivers);
+                    accepted[published % Scopes].Add(published);
+                    acceptedTotal++;
                 }
             }
+        }
 
-            for (var cycle = 0; cycle <= Crashes; cycle++)
+        for (var cycle = 0; cycle <= Crashes; cycle++)
+        {
+            await PublishWhileUpAsync(Events * (cycle + 1L) / (Crashes + 1));
+            if (cycle == Crashes)
             {
-                await PublishWhileUpAsync(Events * (cycle + 1L) / (Crashes + 1));
-                if (cycle == Crashes)
-                {
-                    break;
-                }
-
-                // Every client heard of the previous outage before the next one.
-                await TestTimeouts.UntilAsync(() => recorders.All(r => r.ResyncCount >= cycle), $"every client received resync {cycle}");
-
-                // The kill comes once both nodes have read every accepted event from Redis: an event
-                // still in Redis's output buffer when it dies is lost by Redis itself (pub/sub keeps
-                // nothing), which is not what this test measures. Their clients may still be far behind.
-                await TestTimeouts.UntilAsync(() => nodes.All(n => n.Metrics.EventsReceived == acceptedTotal), "both nodes read every accepted event");
-                acceptedBeforeCrash[cycle] = accepted.Select(a => a.Count).ToArray();
-
-                await _redis.CrashAsync();
-                await UntilReadinessAsync(nodes, 503, "both nodes report the outage");
-                await TestTimeouts.UntilAsync(() => !publisher.IsConnected, "the publisher noticed the outage");
-
-                // The publisher carries on; Redis is not there to accept anything.
-                for (var i = 0; i < AttemptsWhileDown; i++, seq++)
-                {
-                    await Assert.ThrowsAsync<RedisConnectionException>(() => subscriber.PublishAsync(Channel(seq), Payload(seq)).DefaultTimeout());
-                    rejected++;
-                }
-
-                // Timed from the restart on, Redis's own start included: an upper bound on the time
-                // since it accepted connections.
-                var back = Stopwatch.StartNew();
-                await _redis.RestartAsync();
-                var answering = back.ElapsedMilliseconds;
-                await TestTimeouts.UntilAsync(
-                    async () =>
-                    {
-                        for (var scope = 0; scope < Scopes; scope++)
-                        {
-                            if (await _redis.SubscriberCountAsync($"atr:organization.{scope}") != 2)
-                            {
-                                return false;
-                            }
-                        }
-
-                        return true;
-                    },
-                    "both nodes subscribed every scope again");
-                resubscribed.Add(back.ElapsedMilliseconds);
-                output.WriteLine($"crash {cycle + 1}: {Scopes} scopes × 2 nodes subscribed again (PUBSUB NUMSUB) {back.ElapsedMilliseconds} ms after the restart began; Redis answered PING after {answering} ms");
-
-                await UntilReadinessAsync(nodes, 200, "both nodes are ready again");
-                await TestTimeouts.UntilAsync(() => publisher.IsConnected, "the publisher reconnected");
+                break;
             }
 
+            // Every client heard of the previous outage before the next one.
+            await TestTimeouts.UntilAsync(() => recorders.All(r => r.ResyncCount >= cycle), $"every client received resync {cycle}");
+
+            // The kill comes once both nodes have read every accepted event from Redis: an event
+            // still in Redis's output buffer when it dies is lost by Redis itself (pub/sub keeps
+            // nothing), which is not what this test measures. Their clients may still be far behind.
+            await TestTimeouts.UntilAsync(() => nodes.All(n => n.Metrics.EventsReceived == acceptedTotal), "both nodes read every accepted event");
+            acceptedBeforeCrash[cycle] = accepted.Select(a => a.Count).ToArray();
+
+            await _redis.CrashAsync();
+            await UntilReadinessAsync(nodes, 503, "both nodes report the outage");
+            await TestTimeouts.UntilAsync(() => !publisher.IsConnected, "the publisher noticed the outage");
+
+            // The publisher carries on; Redis is not there to accept anything.
+            for (var i = 0; i < AttemptsWhileDown; i++, seq++)
+            {
+                await Assert.ThrowsAsync<RedisConnectionException>(() => subscriber.PublishAsync(Channel(seq), Payload(seq)).DefaultTimeout());
+                rejected++;
+            }
+
+            // Timed from the restart on, Redis's own start included: an upper bound on the time
+            // since it accepted connections.
+            var back = Stopwatch.StartNew();
+            await _redis.RestartAsync();
+            var answering = back.ElapsedMilliseconds;
             await TestTimeouts.UntilAsync(
-                () => recorders.All(r => r.Count >= accepted[int.Parse(r.Scope["organization.".Length..], System.Globalization.CultureInfo.InvariantCulture)].Count),
-                "every client received every accepted event of its scope");
-            await TestTimeouts.UntilAsync(() => recorders.All(r => r.ResyncCount >= Crashes), "every client received the last resync");
-
-            output.WriteLine($"published {seq} events: {acceptedTotal} accepted by Redis, {rejected} refused while it was down; {recorders.Count} clients, {Crashes} crashes, {run.Elapsed.TotalSeconds:F1} s");
-            output.WriteLine($"resubscribed {string.Join(", ", resubscribed)} ms after each restart began (limit {ResubscribeLimit.TotalMilliseconds} ms)");
-
-            foreach (var recorder in recorders)
-            {
-                var scope = int.Parse(recorder.Scope["organization.".Length..], System.Globalization.CultureInfo.InvariantCulture);
-
-                // Exactly once and in publish order: the received sequence is the accepted one.
-                Assert.True(accepted[scope].SequenceEqual(recorder.Sequence), $"{recorder.Name}: received {recorder.Count} events, expected the {accepted[scope].Count} accepted, in order");
-                Assert.Empty(recorder.Unexpected);
-
-                // One outage signal per outage, each after everything accepted before that crash.
-                var positions = recorder.ResyncPositions;
-                Assert.True(positions.Length == Crashes, $"{recorder.Name}: {positions.Length} resyncs for {Crashes} crashes");
-                for (var crash = 0; crash < Crashes; crash++)
+                async () =>
                 {
-                    Assert.True(positions[crash] >= acceptedBeforeCrash[crash][scope], $"{recorder.Name}: resync {crash + 1} came before events accepted ahead of that crash");
-                }
-            }
+                    for (var scope = 0; scope < Scopes; scope++)
+                    {
+                        if (await _redis.SubscriberCountAsync($"atr:organization.{scope}") != 2)
+                        {
+                            return false;
+                        }
+                    }
 
-            Assert.All(resubscribed, ms => Assert.True(ms < ResubscribeLimit.TotalMilliseconds, $"resubscribed after {ms} ms"));
+                    return true;
+                },
+                "both nodes subscribed every scope again");
+            resubscribed.Add(back.ElapsedMilliseconds);
+            output.WriteLine($"crash {cycle + 1}: {Scopes} scopes × 2 nodes subscribed again (PUBSUB NUMSUB) {back.ElapsedMilliseconds} ms after the restart began; Redis answered PING after {answering} ms");
 
-            // Both nodes alive, every client still on its first connection.
-            await UntilReadinessAsync(nodes, 200, "both nodes are ready");
-            foreach (var node in nodes)
-            {
-                Assert.Equal(200, (int)(await node.Http.GetAsync("/health/live")).StatusCode);
-            }
-
-            Assert.All(raw, c => Assert.Equal(WebSocketState.Open, c.Socket.State));
-            Assert.All(signalR, c => Assert.Equal(HubConnectionState.Connected, c.Connection.State));
-            Assert.All(nodes, n => Assert.Equal(clientsPerNode, n.Metrics.Connections));
-            Assert.All(nodes, n => Assert.Equal(clientsPerNode, n.Metrics.ConnectionsOpened));
+            await UntilReadinessAsync(nodes, 200, "both nodes are ready again");
+            await TestTimeouts.UntilAsync(() => publisher.IsConnected, "the publisher reconnected");
         }
-        finally
+
+        await TestTimeouts.UntilAsync(
+            () => recorders.All(r => r.Count >= accepted[int.Parse(r.Scope["organization.".Length..], System.Globalization.CultureInfo.InvariantCulture)].Count),
+            "every client received every accepted event of its scope");
+        await TestTimeouts.UntilAsync(() => recorders.All(r => r.ResyncCount >= Crashes), "every client received the last resync");
+
+        output.WriteLine($"published {seq} events: {acceptedTotal} accepted by Redis, {rejected} refused while it was down; {recorders.Count} clients, {Crashes} crashes, {run.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"resubscribed {string.Join(", ", resubscribed)} ms after each restart began (limit {ResubscribeLimit.TotalMilliseconds} ms)");
+
+        foreach (var recorder in recorders)
         {
-            foreach (var client in raw)
-            {
-                await client.DisposeAsync();
-            }
+            var scope = int.Parse(recorder.Scope["organization.".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
-            foreach (var client in signalR)
+            // Exactly once and in publish order: the received sequence is the accepted one.
+            Assert.True(accepted[scope].SequenceEqual(recorder.Sequence), $"{recorder.Name}: received {recorder.Count} events, expected the {accepted[scope].Count} accepted, in order");
+            Assert.Empty(recorder.Unexpected);
+
+            // One outage signal per outage, each after everything accepted before that crash.
+            var positions = recorder.ResyncPositions;
+            Assert.True(positions.Length == Crashes, $"{recorder.Name}: {positions.Length} resyncs for {Crashes} crashes");
+            for (var crash = 0; crash < Crashes; crash++)
             {
-                await client.DisposeAsync();
+                Assert.True(positions[crash] >= acceptedBeforeCrash[crash][scope], $"{recorder.Name}: resync {crash + 1} came before events accepted ahead of that crash");
             }
         }
+
+        Assert.All(resubscribed, ms => Assert.True(ms < ResubscribeLimit.TotalMilliseconds, $"resubscribed after {ms} ms"));
+
+        // Both nodes alive, every client still on its first connection.
+        await UntilReadinessAsync(nodes, 200, "both nodes are ready");
+        foreach (var node in nodes)
+        {
+            Assert.Equal(200, (int)(await node.Http.GetAsync("/health/live")).StatusCode);
+        }
+
+        Assert.All(clients.Raw, c => Assert.Equal(WebSocketState.Open, c.Socket.State));
+        Assert.All(clients.SignalR, c => Assert.Equal(HubConnectionState.Connected, c.Connection.State));
+        Assert.All(nodes, n => Assert.Equal(clientsPerNode, n.Metrics.Connections));
+        Assert.All(nodes, n => Assert.Equal(clientsPerNode, n.Metrics.ConnectionsOpened));
     }
 
     private static RedisChannel Channel(long seq) => RedisChannel.Literal($"atr:organization.{seq % Scopes}");
@@ -229,7 +209,7 @@ public sealed class RedisKillCycleTests(ITestOutputHelper output) : IAsyncLifeti
             {
                 foreach (var node in nodes)
                 {
-                    if ((int)(await node.Http.GetAsync("/health/ready")).StatusCode != status)
+                    if (await node.ReadinessAsync() != status)
                     {
                         return false;
                     }

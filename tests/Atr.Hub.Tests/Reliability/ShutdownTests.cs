@@ -19,8 +19,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         await using var server = AtrServerProcess.Start(
             ["start", "--server-host", "127.0.0.1", "--server-port", "0"],
             new Dictionary<string, string> { ["Atr__ShutdownCloseRate"] = CloseRate.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        var baseUri = await server.ListeningAsync();
-        var port = baseUri.Port;
+        var port = (await server.ListeningAsync()).Port;
 
         var clients = new WsClient[Clients];
         try
@@ -28,7 +27,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
             // Connected in bounded parallel batches: a handshake storm is not what this test is about.
             for (var i = 0; i < Clients; i += 100)
             {
-                var batch = Enumerable.Range(i, 100).Select(async j => clients[j] = await WsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/organization/{j % 50}")));
+                var batch = Enumerable.Range(i, 100).Select(async j => clients[j] = await WsClient.ConnectAsync(server.WebSocketUri($"/organization/{j % 50}")));
                 await Task.WhenAll(batch);
             }
 
@@ -45,9 +44,9 @@ public sealed class ShutdownTests(ITestOutputHelper output)
 
             // As soon as the first client is told, the node is unready and refuses newcomers with 503.
             await Task.WhenAny(closes);
-            using (var http = new HttpClient { BaseAddress = baseUri })
+            using (var ready = await server.Http.GetAsync("/health/ready"))
             {
-                Assert.Equal(503, (int)(await http.GetAsync("/health/ready")).StatusCode);
+                Assert.Equal(503, (int)ready.StatusCode);
             }
 
             Assert.Equal(503, (await RawHttp.HandshakeAsync(port, "/organization/1")).Status);

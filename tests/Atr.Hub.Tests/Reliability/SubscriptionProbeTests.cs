@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Xunit;
@@ -33,12 +32,12 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
         await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, _redis.Port));
         await using var hub = await HubHost.StartAsync($"127.0.0.1:{proxy.EndPoint.Port}", o => o.ProbeInterval = Probe);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         // Redis → node bytes stop; every socket stays open, and Redis still counts the subscription.
         proxy.StopFromTarget();
         var silent = Stopwatch.StartNew();
-        await TestTimeouts.UntilAsync(async () => !await IsReadyAsync(hub), "the node reports itself not ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() != 200, "the node reports itself not ready");
         output.WriteLine($"unready {silent.ElapsedMilliseconds} ms after the subscription went silent (probe interval {Probe.TotalMilliseconds} ms)");
         Assert.InRange(silent.Elapsed, TimeSpan.Zero, 2 * Probe + Slack);
         Assert.Equal(WebSocketState.Open, client.Socket.State);
@@ -48,14 +47,14 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
 
         proxy.Resume();
         var resumed = Stopwatch.StartNew();
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready again by itself");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready again by itself");
         output.WriteLine($"ready {resumed.ElapsedMilliseconds} ms after the path came back");
         Assert.Equal(1, await _redis.SubscriberCountAsync("atr:organization.1"));
 
         // The client hears that it may have missed events, then gets what is published next, once.
-        Assert.Equal("atr.resync", Name(await client.ReceiveAsync()));
+        Assert.Equal("atr.resync", EventFrame.Name(await client.ReceiveAsync()));
         await _redis.PublishAsync("atr:organization.1", """{"name":"after.zombie"}""");
-        Assert.Equal("after.zombie", Name(await client.ReceiveAsync()));
+        Assert.Equal("after.zombie", EventFrame.Name(await client.ReceiveAsync()));
         await client.AssertNothingAsync();
         Assert.Equal(WebSocketState.Open, client.Socket.State);
     }
@@ -65,19 +64,18 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
     {
         await using var hub = await HubHost.StartAsync(_redis.Configuration, o => o.ProbeInterval = Probe);
         await using var client = await hub.ConnectAsync("/organization/1");
-        await TestTimeouts.UntilAsync(() => IsReadyAsync(hub), "the node is ready");
+        await TestTimeouts.UntilAsync(async () => await hub.ReadinessAsync() == 200, "the node is ready");
 
         // Nothing is published for many probe intervals: the probes keep the subscription proven.
-        var probes = await ProbeCountAsync(hub, count: 4);
-        Assert.True(probes >= 4);
+        await UntilProbesAsync(hub, count: 4);
 
         // Probes go to the node's own channel, never to a client.
         await client.AssertNothingAsync();
     }
 
-    private async Task<int> ProbeCountAsync(HubHost hub, int count)
+    /// <summary>Waits for <paramref name="count"/> of the node's own PUBLISHes on Redis, then checks it is still ready.</summary>
+    private async Task UntilProbesAsync(HubHost hub, int count)
     {
-        // Counts the node's own PUBLISHes on Redis while checking readiness at each one.
         var seen = 0;
         var probeChannels = new TaskCompletionSource();
         var subscriber = _redis.Client.GetSubscriber();
@@ -89,11 +87,6 @@ public sealed class SubscriptionProbeTests(ITestOutputHelper output) : IAsyncLif
             }
         });
         await probeChannels.Task.DefaultTimeout();
-        Assert.True(await IsReadyAsync(hub));
-        return seen;
+        Assert.Equal(200, await hub.ReadinessAsync());
     }
-
-    private static async Task<bool> IsReadyAsync(HubHost hub) => (int)(await hub.Http.GetAsync("/health/ready")).StatusCode == 200;
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 }

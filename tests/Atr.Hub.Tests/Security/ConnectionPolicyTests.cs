@@ -1,7 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit;
@@ -14,7 +13,7 @@ public sealed class ConnectionPolicyTests
     [Fact]
     public async Task ConnectionsAreClosedWhenTheirTokenExpiresOnBothEndpoints()
     {
-        await using var hub = await JwtAuthenticationTests.StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"], expiresIn: TimeSpan.FromSeconds(3));
         var expires = DateTimeOffset.UtcNow.AddSeconds(3);
 
@@ -65,7 +64,7 @@ public sealed class ConnectionPolicyTests
         var foreign = new HubConnectionBuilder()
             .WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.Headers["Origin"] = "https://evil.example")
             .Build();
-        await JwtAuthenticationTests.AssertRefusedAsync(foreign, "foreign Origin");
+        await SignalRClient.AssertRefusedAsync(foreign, "foreign Origin");
         await using var allowed = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1");
 
         Assert.Equal(HubConnectionState.Connected, allowed.Connection.State);
@@ -80,7 +79,7 @@ public sealed class ConnectionPolicyTests
 
         var third = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
         var fourth = new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub")).Build();
-        await JwtAuthenticationTests.AssertRefusedAsync(fourth, "over the cap");
+        await SignalRClient.AssertRefusedAsync(fourth, "over the cap");
 
         Assert.Equal(429, third.Status);
         Assert.Contains("Too many connections", third.Body, StringComparison.Ordinal);
@@ -94,7 +93,7 @@ public sealed class ConnectionPolicyTests
     [Fact]
     public async Task FloodOfRefusedHandshakesCostsAuthorizedClientsNoEvent()
     {
-        await using var hub = await JwtAuthenticationTests.StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"]);
         await using var raw = await hub.ConnectAsync("/organization/1?access_token=" + token);
         await using var signalR = await SignalRClient.ConnectWithTokenAsync(hub.BaseUri, token, "organization.1");

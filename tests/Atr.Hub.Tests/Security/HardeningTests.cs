@@ -1,11 +1,8 @@
 using System.Text;
-using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using StackExchange.Redis;
 using Xunit;
 
 namespace Atr.Hub.Tests.Security;
@@ -18,7 +15,7 @@ public sealed class HardeningTests(RedisServer redis)
     public async Task TokensValidForMonthsConnectOnBothEndpoints()
     {
         // Past the longest wait a .NET timer takes (about 49.7 days).
-        await using var hub = await JwtAuthenticationTests.StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"], expiresIn: TimeSpan.FromDays(90));
 
         await using var raw = await hub.ConnectAsync("/organization/1?access_token=" + token);
@@ -40,10 +37,10 @@ public sealed class HardeningTests(RedisServer redis)
         await redis.PublishAsync("atr:organization.1", """{"name":"odd","record":"\uD800"}""");
         await redis.PublishAsync("atr:organization.1", """{"name":"after"}""");
 
-        Assert.Equal("odd", JsonDocument.Parse(await raw.ReceiveAsync()).RootElement.GetProperty("name").GetString());
-        Assert.Equal("after", JsonDocument.Parse(await raw.ReceiveAsync()).RootElement.GetProperty("name").GetString());
-        Assert.Equal("odd", JsonDocument.Parse(await messagePack.ReceiveAsync()).RootElement.GetProperty("name").GetString());
-        Assert.Equal("after", JsonDocument.Parse(await messagePack.ReceiveAsync()).RootElement.GetProperty("name").GetString());
+        Assert.Equal("odd", EventFrame.Name(await raw.ReceiveAsync()));
+        Assert.Equal("after", EventFrame.Name(await raw.ReceiveAsync()));
+        Assert.Equal("odd", EventFrame.Name(await messagePack.ReceiveAsync()));
+        Assert.Equal("after", EventFrame.Name(await messagePack.ReceiveAsync()));
         Assert.Equal(HubConnectionState.Connected, messagePack.Connection.State);
     }
 
@@ -83,7 +80,7 @@ public sealed class HardeningTests(RedisServer redis)
     [Fact]
     public async Task UnreachableAuthorityAnswers503AndNot500()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         await using var hub = await HubHost.StartAsync(options: o => o.JwtAuthority = $"http://127.0.0.1:{port}");
 
         var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
@@ -115,12 +112,5 @@ public sealed class HardeningTests(RedisServer redis)
 
         Assert.Equal(2, exitCode);
         Assert.Contains("JWT key cannot be used", output, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,9 +1,5 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -33,10 +29,10 @@ public sealed class JwtAuthenticationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadTokenIsRefusedWith401BeforeTheUpgradeAndNothingIsDelivered(string because, string? token)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
 
         var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1" + (token is null ? string.Empty : "?access_token=" + Uri.EscapeDataString(token)));
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "secret" });
 
         Assert.True(response.Status == 401, $"{because}: {response.Status} {response.Body}");
         Assert.Contains("WWW-Authenticate: Bearer", response.Head, StringComparison.OrdinalIgnoreCase);
@@ -48,13 +44,13 @@ public sealed class JwtAuthenticationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadTokenIsRefusedBySignalRAndNothingIsDelivered(string because, string? token)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
 
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult(token))
             .Build();
-        await AssertRefusedAsync(connection, because);
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "secret" });
+        await SignalRClient.AssertRefusedAsync(connection, because);
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "secret" });
 
         Assert.Equal(0, hub.Metrics.FramesQueued);
     }
@@ -62,7 +58,7 @@ public sealed class JwtAuthenticationTests
     [Fact]
     public async Task ValidTokenInTheQueryOrTheHeaderConnects()
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(["organization.1"]);
 
         await using var byQuery = await hub.ConnectAsync("/organization/1?access_token=" + token);
@@ -70,8 +66,8 @@ public sealed class JwtAuthenticationTests
         byHeader.Options.SetRequestHeader("Authorization", "Bearer " + token);
         await byHeader.ConnectAsync(hub.WebSocketUri("/organization/1"), CancellationToken.None).DefaultTimeout();
 
-        await hub.PostPublishAsync(Authorized(hub), new { scope = "organization.1", name = "post.created" });
-        Assert.Equal("post.created", Name(await byQuery.ReceiveAsync()));
+        await hub.PostPublishAsync(Authorized(), new { scope = "organization.1", name = "post.created" });
+        Assert.Equal("post.created", EventFrame.Name(await byQuery.ReceiveAsync()));
     }
 
     [Theory]
@@ -89,7 +85,7 @@ public sealed class JwtAuthenticationTests
     [InlineData("organization.1 organization.2", "organization.2", true)]
     public async Task ScopesAreGrantedOnWholeSegmentsOnBothEndpoints(string grant, string scope, bool granted)
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         var token = TestTokens.Hs256(grant.Split(' '));
         var path = "/" + scope.Replace('.', '/');
 
@@ -108,7 +104,7 @@ public sealed class JwtAuthenticationTests
             Assert.Contains("atr_scopes", response.Body, StringComparison.Ordinal);
             var error = await Assert.ThrowsAsync<HubException>(() => subscribe.DefaultTimeout());
             Assert.Contains("403", error.Message, StringComparison.Ordinal);
-            await hub.PostPublishAsync(Authorized(hub), new { scope, name = "secret" });
+            await hub.PostPublishAsync(Authorized(), new { scope, name = "secret" });
             await signalR.AssertNothingAsync();
         }
     }
@@ -116,17 +112,15 @@ public sealed class JwtAuthenticationTests
     [Fact]
     public async Task PublishNeedsAPublishTokenWithinItsScopes()
     {
-        await using var hub = await StartAsync();
+        await using var hub = await HubHost.StartWithJwtAsync();
         await using var listener = await hub.ConnectAsync("/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
 
         var none = await Publish(hub, null, "organization.1");
         var listenOnly = await Publish(hub, TestTokens.Hs256(["organization.1"]), "organization.1");
         var outside = await Publish(hub, TestTokens.Hs256(["organization.2"], publish: true), "organization.1");
-        var batchPartlyOutside = await hub.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/publish")
-        {
-            Content = JsonContent.Create(new[] { new { scope = "organization.2", name = "ok" }, new { scope = "organization.1", name = "sneaky" } }),
-            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Hs256(["organization.2"], publish: true)) },
-        });
+        var batchPartlyOutside = await hub.PostPublishAsync(
+            new[] { new { scope = "organization.2", name = "ok" }, new { scope = "organization.1", name = "sneaky" } },
+            TestTokens.Hs256(["organization.2"], publish: true));
         var within = await Publish(hub, TestTokens.Hs256(["organization.*"], publish: true), "organization.1");
         var anywhere = await Publish(hub, TestTokens.Hs256(publish: true), "organization.1");
 
@@ -140,8 +134,8 @@ public sealed class JwtAuthenticationTests
         Assert.Equal(202, (int)anywhere.StatusCode);
 
         // Only the two allowed publishes reached the listener.
-        Assert.Equal("allowed", Name(await listener.ReceiveAsync()));
-        Assert.Equal("allowed", Name(await listener.ReceiveAsync()));
+        Assert.Equal("allowed", EventFrame.Name(await listener.ReceiveAsync()));
+        Assert.Equal("allowed", EventFrame.Name(await listener.ReceiveAsync()));
         await listener.AssertNothingAsync();
     }
 
@@ -183,7 +177,7 @@ public sealed class JwtAuthenticationTests
     public async Task RequestAuthenticatorComposesWithTheTokenAndSeesItsClaims()
     {
         string? seenSubject = null;
-        await using var hub = await StartAsync(o => o.RequestAuthenticator = new Delegating((context, scope) =>
+        await using var hub = await HubHost.StartWithJwtAsync(o => o.RequestAuthenticator = new Delegating((context, scope) =>
         {
             seenSubject = context.User.FindFirst("atr_scopes")?.Value;
             return scope != "organization.2";
@@ -199,49 +193,10 @@ public sealed class JwtAuthenticationTests
         Assert.Equal("organization.*", seenSubject);
     }
 
-    internal static Task<HubHost> StartAsync(Action<AtrHubOptions>? configure = null)
-        => HubHost.StartAsync(options: o =>
-        {
-            o.JwtKey = TestTokens.Key;
-            configure?.Invoke(o);
-        });
-
-    internal static async Task AssertRefusedAsync(HubConnection connection, string because)
-    {
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Closed += e =>
-        {
-            closed.TrySetResult(e);
-            return Task.CompletedTask;
-        };
-
-        try
-        {
-            await connection.StartAsync().DefaultTimeout();
-
-            // The server ends a refused connection from OnConnectedAsync, just after the handshake.
-            await closed.Task.DefaultTimeout();
-        }
-        catch (Exception ex) when (ex is HubException or HttpRequestException or InvalidOperationException or IOException or WebSocketException)
-        {
-        }
-
-        Assert.True(connection.State == HubConnectionState.Disconnected, because);
-        await connection.DisposeAsync();
-    }
-
-    private static string Authorized(HubHost hub) => TestTokens.Hs256(publish: true);
+    private static string Authorized() => TestTokens.Hs256(publish: true);
 
     private static Task<HttpResponseMessage> Publish(HubHost hub, string? token, string scope)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(new { scope, name = "allowed" }) };
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return hub.Http.SendAsync(request);
-    }
+        => hub.PostPublishAsync(new { scope, name = "allowed" }, token);
 
     private static async Task<string> WriteTempAsync(string text)
     {
@@ -249,8 +204,6 @@ public sealed class JwtAuthenticationTests
         await File.WriteAllTextAsync(path, text);
         return path;
     }
-
-    private static string? Name(string frame) => JsonDocument.Parse(frame).RootElement.GetProperty("name").GetString();
 
     private sealed class Delegating(Func<Microsoft.AspNetCore.Http.HttpContext, string, bool> decide) : IRequestAuthenticator
     {

@@ -1,7 +1,5 @@
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Atr.Hub.Tests.Infrastructure;
-using Atr.Hub.Tests.SignalR;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
@@ -43,11 +41,9 @@ public sealed partial class TokenLoggingTests
             await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + Uri.EscapeDataString(expired) + "&x=1");
             await hub.Http.GetAsync("/?access_token=" + listen);
             var refused = new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(wrongKey)).Build();
-            await JwtAuthenticationTests.AssertRefusedAsync(refused, "wrong key");
+            await SignalRClient.AssertRefusedAsync(refused, "wrong key");
 
-            using var badPublish = new HttpRequestMessage(HttpMethod.Post, "/publish") { Content = JsonContent.Create(new { name = "x" }) };
-            badPublish.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", wrongKey);
-            await hub.Http.SendAsync(badPublish);
+            using var badPublish = await hub.PostPublishAsync(new { name = "x" }, wrongKey);
 
             var lines = capture.Lines.ToArray();
             Assert.NotEmpty(lines);

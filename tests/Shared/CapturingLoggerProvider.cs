@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Atr.Hub.Tests.Infrastructure;
+namespace Atr.Testing;
 
 /// <summary>Keeps every log line at every level — message, structured values and exception — for a test to read.</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider

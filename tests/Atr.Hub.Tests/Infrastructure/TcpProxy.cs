@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Atr.Testing;
+namespace Atr.Hub.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP proxy that can stop forwarding while keeping every connection open: the network
@@ -12,7 +12,7 @@ namespace Atr.Testing;
 /// A stopped direction is not read at all, so the bytes wait in the kernel's buffers and the
 /// sender sees no error, exactly as with a silent network path. Resuming lets them flow again.
 /// </remarks>
-public sealed class TcpProxy : IAsyncDisposable
+internal sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _target;
@@ -22,7 +22,6 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _gates = new();
     private Gate _toTarget = Gate.Open();
     private Gate _fromTarget = Gate.Open();
-    private int _accepted;
 
     public TcpProxy(IPEndPoint target)
     {
@@ -33,9 +32,6 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>Where clients connect: forwarded to the target.</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
-
-    /// <summary>Connections accepted so far.</summary>
-    public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Stops forwarding what the target sends (the target → client direction).</summary>
     public void StopFromTarget()
@@ -97,7 +93,6 @@ public sealed class TcpProxy : IAsyncDisposable
                 return;
             }
 
-            Interlocked.Increment(ref _accepted);
             _ = ForwardAsync(client);
         }
     }
