@@ -10,12 +10,12 @@ internal sealed class WsClient : IAsyncDisposable
 {
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>();
     private readonly TaskCompletionSource<WebSocketCloseStatus?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Task _reading;
 
     private WsClient(ClientWebSocket socket)
     {
         Socket = socket;
-        _reading = ReadAsync();
+        // Ends by itself when the connection does; its outcome is _closed.
+        _ = ReadAsync();
     }
 
     public ClientWebSocket Socket { get; }
