@@ -94,6 +94,15 @@ internal static class BenchCommandLine
         var repository = ToolPaths.FindRepositoryRoot(result.GetValue(Repository));
         var paths = new ToolPaths { RepositoryRoot = repository, AtrServerDll = result.GetValue(AtrServer), Node = result.GetValue(Node)! };
         var defaults = ScenarioDefaults.For(scenario, paths);
+        var serverCpus = result.GetValue(ServerCpus)!;
+        var loadCpus = result.GetValue(LoadCpus)!;
+        var pin = !result.GetValue(NoPin);
+        if (pin && WhyNotPinned(serverCpus, loadCpus) is { } reason)
+        {
+            Console.Error.WriteLine($"note: servers and load are not pinned to CPUs: {reason}. The load then takes CPU from the server under test.");
+            pin = false;
+        }
+
         var settings = defaults with
         {
             Targets = TargetNames.ParseList(result.GetValue(Targets)!),
@@ -112,9 +121,9 @@ internal static class BenchCommandLine
             Settle = Seconds(result.GetValue(Settle)) ?? defaults.Settle,
             ConnectConcurrency = result.GetValue(ConnectConcurrency) ?? defaults.ConnectConcurrency,
             ConnectionsPerSourceAddress = result.GetValue(PerSourceAddress) ?? defaults.ConnectionsPerSourceAddress,
-            Pin = !result.GetValue(NoPin) && CanPin(),
-            ServerCpus = result.GetValue(ServerCpus)!,
-            LoadCpus = result.GetValue(LoadCpus)!,
+            Pin = pin,
+            ServerCpus = serverCpus,
+            LoadCpus = loadCpus,
             ResultsDirectory = result.GetValue(NoResults) ? null : result.GetValue(ResultsDirectory) ?? Path.Combine(repository, "bench", "results"),
             ProgressSeconds = result.GetValue(Progress),
         };
@@ -146,8 +155,31 @@ internal static class BenchCommandLine
 
     private static TimeSpan? Seconds(double? seconds) => seconds is { } value ? TimeSpan.FromSeconds(value) : null;
 
-    /// <summary>Pinning needs taskset and a second core.</summary>
-    private static bool CanPin()
-        => Environment.ProcessorCount >= 2
-            && (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(directory => File.Exists(Path.Combine(directory, "taskset")));
+    /// <summary>
+    /// Why the servers cannot be pinned to <paramref name="serverCpus"/> and the load to <paramref name="loadCpus"/>, or null when
+    /// they can: taskset is needed, and both lists must name online CPUs, none in both. The machine's CPUs are counted, not
+    /// this process's: the tool itself runs pinned to the load CPUs.
+    /// </summary>
+    public static string? WhyNotPinned(string serverCpus, string loadCpus)
+    {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(directory => File.Exists(Path.Combine(directory, "taskset"))))
+        {
+            return "taskset is not installed (Debian: util-linux)";
+        }
+
+        var online = CpuSet.Online();
+        if (online.Count < 2)
+        {
+            return "the machine has one CPU";
+        }
+
+        var server = CpuSet.Parse(serverCpus);
+        var load = CpuSet.Parse(loadCpus);
+        if (!server.IsSubsetOf(online) || !load.IsSubsetOf(online))
+        {
+            return $"--server-cpus {serverCpus} and --load-cpus {loadCpus} must be among the online CPUs {CpuSet.Format(online)}";
+        }
+
+        return server.Overlaps(load) ? $"--server-cpus {serverCpus} and --load-cpus {loadCpus} share a CPU" : null;
+    }
 }

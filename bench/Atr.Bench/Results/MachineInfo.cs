@@ -20,8 +20,7 @@ internal sealed record MachineInfo
 
     public static MachineInfo Collect(string repositoryRoot, string node) => new()
     {
-        // Every online CPU, not just those this process may run on (it runs under taskset).
-        Nproc = int.TryParse(ShortProcess.Output("nproc", "--all"), out var cpus) ? cpus : Environment.ProcessorCount,
+        Nproc = CpuSet.Online().Count,
         CpuModel = CpuModelName(),
         Kernel = ShortProcess.Output("uname", "-r") ?? RuntimeInformation.OSDescription,
         Dotnet = RuntimeInformation.FrameworkDescription,

@@ -15,6 +15,7 @@ internal static class BenchRunner
         var records = new List<MeasurementRecord>();
         progress.WriteLine($"{settings.Scenario}: {ScenarioDefaults.Describe(settings.Scenario)}");
         progress.WriteLine($"targets {string.Join(", ", settings.Targets.Select(TargetNames.Name))}; {settings.Runs} run(s); results: {file.Path ?? "not written"}");
+        progress.WriteLine(settings.Pin ? $"servers on CPU {settings.ServerCpus}; redis-server, publishers and clients on CPU {settings.LoadCpus}" : "CPUs: not pinned");
 
         try
         {

@@ -53,7 +53,15 @@ internal sealed class TargetServer : IAsyncDisposable
     {
         var (process, port) = await ChildProcess.StartOnFreePortAsync(
             port => Launch(kind, settings, redis, port), attempts: 3, StartTimeout, cancellationToken).ConfigureAwait(false);
-        return new TargetServer(kind, process, port);
+        var server = new TargetServer(kind, process, port);
+        if (settings.Pin && CpuSet.AllowedFor(process.Id) is { } allowed && !allowed.SetEquals(CpuSet.Parse(settings.ServerCpus)))
+        {
+            // Figures of a server sharing the load's CPU would be published as those of a server with a core to itself.
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"{TargetNames.Name(kind)} runs on CPU {CpuSet.Format(allowed)}, not on the server CPU {settings.ServerCpus}.");
+        }
+
+        return server;
     }
 
     /// <summary>The way events reach this target: Redis <c>PUBLISH atr:&lt;scope&gt;</c>, or the peer's own publisher.</summary>
