@@ -123,6 +123,18 @@ internal static class ReportWriter
         }
     }
 
+    /// <summary>Where the servers ran: the figures mean "one core of the server" only if every record was pinned.</summary>
+    private static string Pinning(MeasurementRecord[] records)
+    {
+        var pinned = records.Where(record => record.Parameters.Pinned).ToArray();
+        if (pinned.Length == records.Length && pinned.Select(record => (record.Parameters.ServerCpus, record.Parameters.LoadCpus)).Distinct().Count() == 1)
+        {
+            return $"Servers pinned to CPU {pinned[0].Parameters.ServerCpus}; redis-server, publishers and the load tool's clients to CPU {pinned[0].Parameters.LoadCpus}.";
+        }
+
+        return Invariant($"Pinning: {pinned.Length} of {records.Length} measurements had the server on CPUs of its own; the others shared CPUs with the load, so their CPU and latency figures include that contention.");
+    }
+
     private static string Markdown(MeasurementRecord[] records, IReadOnlyList<string> files, IReadOnlyList<(string File, string Caption)> charts, string chartDirectory)
     {
         var md = new StringBuilder();
@@ -132,6 +144,8 @@ internal static class ReportWriter
         {
             md.AppendLine(Invariant($"Machine: {machine.CpuModel}, {machine.Nproc} cores, Linux {machine.Kernel}, {machine.Dotnet}, Node {machine.Node}, commit {machine.GitCommit}."));
         }
+
+        md.AppendLine(Pinning(records));
 
         md.AppendLine("Each cell is the median over runs, with min–max in parentheses when runs differ. Latencies in ms; CPU in µs of server CPU (user + system) per delivered message.");
         md.AppendLine();
