@@ -27,6 +27,10 @@ internal sealed record BadPeer(string Category, string Variant, byte[]? Request,
     private static readonly string[] ProtocolError = ["close 1002", "reset"];
     private static readonly string[] InvalidUtf8 = ["close 1007", "reset"];
 
+    // Control characters, but not CR or LF: a server skips empty lines before a request line (RFC 9112,
+    // section 2.2), so "\n\r\n\r\n" is no request yet and gets no answer until the peer gives up.
+    private static readonly byte[] RefusedFirstBytes = [.. Enumerable.Range(1, 31).Where(b => b is not '\n' and not '\r').Select(b => (byte)b)];
+
     private static readonly string[] Methods = ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
     private static readonly string[] BadCharacters = ["*", "%2A", "%3F", "%2F", "%20", "!", "$", "~", "'", "(", ")", "+", ",", ";", "=", "@", ":", "%25", "%C3%A9", ".x", "x.y"];
     private static readonly byte[][] InvalidSequences =
@@ -189,7 +193,7 @@ internal sealed record BadPeer(string Category, string Variant, byte[]? Request,
     {
         // Starts with a byte no HTTP method has, so that the request line is refused as soon as it is complete.
         var garbage = Bytes(random, random.Next(1, 300));
-        garbage[0] = (byte)random.Next(1, 32);
+        garbage[0] = RefusedFirstBytes[random.Next(RefusedFirstBytes.Length)];
         return new BadPeer("handshake.garbage", $"{garbage.Length} random bytes", [.. garbage, .. "\r\n\r\n"u8], [], ["HTTP 400"]);
     }
 
