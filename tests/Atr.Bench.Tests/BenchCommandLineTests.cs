@@ -8,7 +8,11 @@ public sealed class BenchCommandLineTests
 {
     [Fact]
     public void RatesTakeThousandsAndMillions()
-        => Assert.Equal([10_000, 1_500_000, 500], BenchCommandLine.ParseRates("10k, 1.5m,500"));
+    {
+        Assert.Equal([10_000, 1_500_000, 500], BenchCommandLine.ParseRates("10k, 1.5m,500"));
+        Assert.Equal("--rates: '10q' is not a rate such as 500, 40k or 1.5m.", Assert.Throws<FormatException>(() => BenchCommandLine.ParseRates("10k,10q")).Message);
+        Assert.Throws<FormatException>(() => BenchCommandLine.ParseRates("0"));
+    }
 
     [Fact]
     public void CpuListsReadAndWriteAsTasksetDoes()

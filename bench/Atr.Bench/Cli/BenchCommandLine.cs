@@ -54,7 +54,18 @@ internal static class BenchCommandLine
 
             command.SetAction(async (result, cancellationToken) =>
             {
-                var settings = Settings(scenario, result);
+                BenchSettings settings;
+                try
+                {
+                    settings = Settings(scenario, result);
+                }
+                catch (Exception ex) when (ex is ArgumentException or FormatException)
+                {
+                    // A mistyped option deserves its message, not a stack trace.
+                    Console.Error.WriteLine($"atr-bench {scenario}: {ex.Message}");
+                    return 2;
+                }
+
                 var records = await BenchRunner.RunAsync(settings, Console.Error, cancellationToken).ConfigureAwait(false);
                 return records.Any(record => record.Error is not null) ? 1 : 0;
             });
@@ -138,13 +149,14 @@ internal static class BenchCommandLine
     /// <summary><c>10k,20k,1.5m,500</c> → 10000, 20000, 1500000, 500.</summary>
     public static IReadOnlyList<int> ParseRates(string text) => text
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(rate => rate.ToLowerInvariant() switch
+        .Select(rate => (rate.ToLowerInvariant() switch
         {
-            var k when k.EndsWith('k') => double.Parse(k[..^1], CultureInfo.InvariantCulture) * 1_000,
-            var m when m.EndsWith('m') => double.Parse(m[..^1], CultureInfo.InvariantCulture) * 1_000_000,
-            var plain => double.Parse(plain, CultureInfo.InvariantCulture),
-        })
-        .Select(rate => (int)rate)
+            var k when k.EndsWith('k') => (Number: k[..^1], Scale: 1_000),
+            var m when m.EndsWith('m') => (Number: m[..^1], Scale: 1_000_000),
+            var plain => (Number: plain, Scale: 1),
+        }) is var (number, scale) && double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? (int)(value * scale)
+            : throw new FormatException($"--rates: '{rate}' is not a rate such as 500, 40k or 1.5m."))
         .ToArray();
 
     private static IEnumerable<Option> ScenarioOptions() =>
