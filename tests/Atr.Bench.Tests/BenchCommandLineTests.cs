@@ -1,5 +1,6 @@
 using Atr.Bench.Cli;
 using Atr.Bench.Targets;
+using Atr.Testing;
 using Xunit;
 
 namespace Atr.Bench.Tests;
@@ -42,13 +43,7 @@ public sealed class BenchCommandLineTests
         await using (child)
         {
             // taskset sets the affinity, then becomes the program: once the pid is sleep's, the affinity is final.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (File.ReadAllText($"/proc/{child.Id}/comm").Trim() != "sleep" && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(10);
-            }
-
-            Assert.Equal("sleep", File.ReadAllText($"/proc/{child.Id}/comm").Trim());
+            await TestTimeouts.UntilAsync(() => File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep", "taskset ran sleep");
             Assert.Equal([0], CpuSet.AllowedFor(child.Id));
         }
     }
