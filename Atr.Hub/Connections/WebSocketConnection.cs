@@ -15,7 +15,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 {
     private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
 
-    private readonly CancellationTokenSource _abort = new();
     private readonly Lock _closeLock = new();
     private readonly SendQueue _queue;
     private readonly AtrHubOptions _options;
@@ -23,6 +22,10 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
 
+    // Both under _closeLock. The timer exists only once a close has begun: an idle connection holds
+    // no cancellation source, registration or timer for it.
+    private WebSocket? _socket;
+    private ITimer? _closeTimer;
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
@@ -84,15 +87,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             _closeStatus = status;
             _closeDescription = description;
             _queue.Complete();
-        }
-
-        try
-        {
-            _abort.CancelAfter(_options.CloseTimeout);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The connection already ended.
+            StartCloseTimer();
         }
 
         return true;
@@ -102,18 +97,27 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     /// <param name="socket">The accepted socket.</param>
     /// <param name="expiresAt">When the connection's token expires: it is closed with <see cref="AtrCloseCodes.TokenExpired"/> then.</param>
     /// <param name="batcher">The stream under <paramref name="socket"/>, when it gathers frames for one write per batch.</param>
-    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null, FrameBatcher? batcher = null)
+    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null, IFrameHolder? batcher = null)
     {
         using var expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"));
-        using var abort = _abort.Token.UnsafeRegister(static s => ((WebSocket)s!).Abort(), socket);
+        lock (_closeLock)
+        {
+            _socket = socket;
+            if (_queue.IsCompleted)
+            {
+                StartCloseTimer();
+            }
+        }
+
         try
         {
             var sending = SendLoopAsync(socket, batcher);
-            var receiving = ReceiveLoopAsync(socket);
-            await Task.WhenAll(sending, receiving).ConfigureAwait(false);
+            await ReceiveLoopAsync(socket).ConfigureAwait(false);
+            await sending.ConfigureAwait(false);
         }
         finally
         {
+            StopCloseTimer();
             if (socket.State != WebSocketState.Closed)
             {
                 socket.Abort();
@@ -124,9 +128,30 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         }
     }
 
-    public void Dispose() => _abort.Dispose();
+    public void Dispose() => StopCloseTimer();
 
-    private async Task SendLoopAsync(WebSocket socket, FrameBatcher? batcher)
+    /// <summary>Under <see cref="_closeLock"/>: aborts the socket if the close handshake is not done within <see cref="AtrHubOptions.CloseTimeout"/>.</summary>
+    private void StartCloseTimer()
+    {
+        if (_socket is { } socket && _closeTimer is null)
+        {
+            // Aborting ends whatever is pending on the socket: a write stuck behind a client that
+            // stopped reading, the close handshake, a read.
+            _closeTimer = _timeProvider.CreateTimer(static s => ((WebSocket)s!).Abort(), socket, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void StopCloseTimer()
+    {
+        lock (_closeLock)
+        {
+            _socket = null;
+            _closeTimer?.Dispose();
+            _closeTimer = null;
+        }
+    }
+
+    private async Task SendLoopAsync(WebSocket socket, IFrameHolder? batcher)
     {
         try
         {
@@ -142,7 +167,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                 {
                     // With a frame behind this one, the batcher holds this one back: the batch leaves
                     // with its last frame, in one write. Sent without a token: a cancelable one costs
-                    // a registration per frame; the abort registered in RunAsync ends a hung write.
+                    // a registration per frame; the close timer's abort ends a hung write.
                     var more = _queue.TryTake(out var next);
                     batcher?.Holding = more;
                     await socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
@@ -164,7 +189,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync(_closeStatus, _closeDescription, _abort.Token).ConfigureAwait(false);
+                await socket.CloseOutputAsync(_closeStatus, _closeDescription, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsDisconnect(ex))
@@ -180,8 +205,9 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         {
             while (true)
             {
-                // A zero-byte read waits for data without holding a buffer, so an idle connection costs no receive memory.
-                var head = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                // A zero-byte read waits for data without holding a buffer, so an idle connection costs
+                // no receive memory. Reads and writes take no token: the close timer's abort ends them.
+                var head = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 if (head.MessageType == WebSocketMessageType.Close)
                 {
                     // Echo the client's code; the send loop answers the close handshake.
@@ -231,7 +257,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                     return;
                 }
 
-                var result = await socket.ReceiveAsync(buffer.AsMemory(count, limit - count), _abort.Token).ConfigureAwait(false);
+                var result = await socket.ReceiveAsync(buffer.AsMemory(count, limit - count), CancellationToken.None).ConfigureAwait(false);
                 count += result.Count;
                 end = result.EndOfMessage;
             }
@@ -253,7 +279,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         }
     }
 
-    private async Task DiscardMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
+    private static async Task DiscardMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
     {
         if (head.EndOfMessage)
         {
@@ -266,7 +292,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             ValueWebSocketReceiveResult result;
             do
             {
-                result = await socket.ReceiveAsync(scratch.AsMemory(), _abort.Token).ConfigureAwait(false);
+                result = await socket.ReceiveAsync(scratch.AsMemory(), CancellationToken.None).ConfigureAwait(false);
             }
             while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
         }
