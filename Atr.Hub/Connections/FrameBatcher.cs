@@ -18,7 +18,7 @@ namespace Atr.Hub.Connections;
 /// batch passes straight through. A batch is sent early once it reaches
 /// <see cref="FlushThreshold"/>. The buffer is rented for the batch only: an idle connection holds none.
 /// </remarks>
-internal sealed class FrameBatcher(Stream inner) : Stream
+internal sealed class FrameBatcher(Stream inner) : Stream, IFrameHolder
 {
     /// <summary>The most bytes gathered before they are written anyway.</summary>
     public const int FlushThreshold = 16 * 1024;
