@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Atr.Hub.Protocol;
 using OpenTelemetry.Resources;
 
 namespace Atr.Hub.Cli;
@@ -28,7 +29,13 @@ internal static class HubServer
 
         var server = builder.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
         var address = server.BindAddress();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort, listen =>
+        {
+            if (server.DirectUpgrade && DirectUpgrade.Serves(listen.ApplicationServices.GetRequiredService<IOptions<AtrHubOptions>>().Value))
+            {
+                listen.Use(next => new DirectUpgrade(next, listen.ApplicationServices).OnConnectedAsync);
+            }
+        }));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(console =>
         {

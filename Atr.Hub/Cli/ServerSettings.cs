@@ -14,6 +14,12 @@ internal sealed class ServerSettings
     /// <summary>Allows anonymous mode on an address other than loopback. Default false.</summary>
     public bool AllowAnonymous { get; set; }
 
+    /// <summary>
+    /// Upgrades the raw endpoint's WebSockets at the connection, ahead of the HTTP layer, so that an
+    /// open connection does not keep its HTTP request alive under it. Default true.
+    /// </summary>
+    public bool DirectUpgrade { get; set; } = true;
+
     /// <summary>Serves the hub's metrics for Prometheus at <c>GET /metrics</c>. Default true.</summary>
     public bool Metrics { get; set; } = true;
 

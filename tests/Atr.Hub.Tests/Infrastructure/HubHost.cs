@@ -32,10 +32,13 @@ internal sealed class HubHost : IAsyncDisposable
 
     public HubMetrics Metrics => Services.GetRequiredService<HubMetrics>();
 
-    /// <summary>Starts a hub; with <paramref name="redis"/> on the Redis backplane, otherwise in memory.</summary>
-    public static async Task<HubHost> StartAsync(string? redis = null, Action<AtrHubOptions>? options = null, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Starts a hub; with <paramref name="redis"/> on the Redis backplane, otherwise in memory; with
+    /// <paramref name="directUpgrade"/> off, every handshake goes through the HTTP pipeline.
+    /// </summary>
+    public static async Task<HubHost> StartAsync(string? redis = null, Action<AtrHubOptions>? options = null, Action<WebApplicationBuilder>? configure = null, bool directUpgrade = true)
     {
-        var settings = new Dictionary<string, string?> { ["Atr:ServerPort"] = "0" };
+        var settings = new Dictionary<string, string?> { ["Atr:ServerPort"] = "0", ["Atr:DirectUpgrade"] = directUpgrade ? "true" : "false" };
         if (redis is not null)
         {
             settings["Atr:Redis"] = redis;

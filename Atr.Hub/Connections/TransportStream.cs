@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace Atr.Hub.Connections;
+
+/// <summary>
+/// The stream under a WebSocket the hub upgraded at the connection (see
+/// <see cref="Protocol.DirectUpgrade"/>): reads and writes go straight to the connection's transport
+/// pipes. While <see cref="Holding"/> is set, written frames stay in the output pipe unflushed and
+/// leave with the first frame written after it is cleared, in one flush and one socket send.
+/// </summary>
+/// <remarks>
+/// A zero-byte read waits for data without taking any, so an idle connection holds no receive
+/// buffer (the socket transport itself waits for data before it rents one). Every write reaches
+/// this stream under the WebSocket's own send lock, keep-alive frames included, so gathered bytes
+/// keep their order. A batch is flushed early once it reaches <see cref="FrameBatcher.FlushThreshold"/>.
+/// Disposing (the WebSocket's abort) cancels a pending read or flush, so a write stuck behind a
+/// client that stopped reading ends; the connection itself is closed by whoever owns it.
+/// </remarks>
+internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHolder
+{
+    private volatile bool _disposed;
+
+    public bool Holding
+    {
+        get => Volatile.Read(ref field);
+        set => Volatile.Write(ref field, value);
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var input = transport.Input;
+        var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var data = result.Buffer;
+        if (result.IsCanceled)
+        {
+            input.AdvanceTo(data.Start);
+            throw new OperationCanceledException("The connection was aborted.");
+        }
+
+        if (data.IsEmpty || buffer.IsEmpty)
+        {
+            // End of stream, or a zero-byte read: data is there, and stays for the read that takes it.
+            input.AdvanceTo(data.Start);
+            return 0;
+        }
+
+        var count = (int)Math.Min(data.Length, buffer.Length);
+        data.Slice(0, count).CopyTo(buffer.Span);
+        input.AdvanceTo(data.GetPosition(count));
+        return count;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var output = transport.Output;
+        output.Write(buffer.Span);
+        return Holding && output.UnflushedBytes < FrameBatcher.FlushThreshold ? ValueTask.CompletedTask : FlushOutputAsync(cancellationToken);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+        => Holding ? Task.CompletedTask : FlushOutputAsync(cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket reads asynchronously.");
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket writes asynchronously.");
+
+    public override void Flush() => throw new NotSupportedException("The WebSocket flushes asynchronously.");
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            transport.Input.CancelPendingRead();
+            transport.Output.CancelPendingFlush();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
+    {
+        var flush = transport.Output.FlushAsync(cancellationToken);
+        if (flush.IsCompletedSuccessfully)
+        {
+            ThrowIfEnded(flush.Result);
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitFlushAsync(flush);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush)
+        => ThrowIfEnded(await flush.ConfigureAwait(false));
+
+    private static void ThrowIfEnded(FlushResult result)
+    {
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("The connection was aborted.");
+        }
+
+        if (result.IsCompleted)
+        {
+            throw new IOException("The client closed the connection.");
+        }
+    }
+}

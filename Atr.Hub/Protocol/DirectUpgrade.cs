@@ -1,0 +1,265 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.WebSockets;
+using Atr.Hub.Connections;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Atr.Hub.Protocol;
+
+/// <summary>
+/// Kestrel connection middleware of the standalone hub that upgrades the raw endpoint's WebSockets
+/// itself, ahead of the HTTP layer. A WebSocket upgraded through HTTP keeps its whole request alive
+/// under it for as long as it is open (the HTTP/1.1 connection, the context and its headers, the
+/// middleware's pending frames: about 13 KB of an idle connection's 15); one upgraded here keeps the
+/// transport, the WebSocket and the hub's own connection.
+/// </summary>
+/// <remarks>
+/// Only the plain case is taken: a whole handshake in the connection's first read
+/// (<see cref="UpgradeRequest"/>), for a path that no other endpoint of the application claims,
+/// that the hub admits by the same <see cref="WebSocketEndpoint.AdmitAsync"/> as the HTTP path.
+/// Anything else (other requests, refusals, a failed subscription, custom scope rules or a request
+/// authenticator, which are written against a real request) goes on, unread, to the HTTP layer,
+/// which answers it as it always has. The first bytes are awaited for at most
+/// <see cref="FirstBytesWait"/> before the HTTP layer takes over with its own header timeout.
+/// </remarks>
+internal sealed class DirectUpgrade
+{
+    /// <summary>How long the first bytes of a connection are awaited before the HTTP layer gets it.</summary>
+    public static readonly TimeSpan FirstBytesWait = TimeSpan.FromSeconds(5);
+
+    private readonly ConnectionDelegate _next;
+    private readonly IServiceProvider _services;
+    private readonly WebSocketEndpoint _endpoint;
+    private readonly AtrHubOptions _options;
+    private readonly TimeSpan _firstBytesWait;
+    private readonly int _maxHeaders;
+    private Routes? _routes;
+
+    public DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
+    {
+        _next = next;
+        _services = services;
+        _endpoint = services.GetRequiredService<WebSocketEndpoint>();
+        _options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
+        var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+        _firstBytesWait = limits.RequestHeadersTimeout < FirstBytesWait ? limits.RequestHeadersTimeout : FirstBytesWait;
+        _maxHeaders = limits.MaxRequestHeaderCount;
+    }
+
+    /// <summary>Whether <see cref="DirectUpgrade"/> can serve this hub: the scope rules and request authenticator are the built-in ones.</summary>
+    public static bool Serves(AtrHubOptions options) => options.RequestScope is null && options.RequestAuthenticator is null;
+
+    public async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var handshake = await AdmitAsync(connection).ConfigureAwait(false);
+        if (handshake is null)
+        {
+            await _next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        // One method from here to the end of the connection: every level of awaiting costs an idle connection its frame.
+        var admission = handshake.Admission;
+        try
+        {
+            WebSocketConnection subscribed;
+            try
+            {
+                subscribed = await _endpoint.SubscribeAsync(admission, connection.ConnectionClosed).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // The HTTP path tries once more, and answers 503 if the backplane still cannot.
+                _endpoint.Release(admission);
+                admission = default;
+                await _next(connection).ConfigureAwait(false);
+                return;
+            }
+
+            var stream = new TransportStream(connection.Transport);
+            WebSocket socket;
+            try
+            {
+                await AcceptAsync(connection, handshake).ConfigureAwait(false);
+                handshake = null;
+                socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+                {
+                    IsServer = true,
+                    KeepAliveInterval = _options.KeepAliveInterval,
+                    KeepAliveTimeout = _options.PeerTimeout - _options.KeepAliveInterval,
+                });
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionAbortedException)
+            {
+                // The client went away during the handshake.
+                await _endpoint.UnsubscribeAsync(subscribed).ConfigureAwait(false);
+                connection.Abort();
+                return;
+            }
+
+            await _endpoint.RunAsync(subscribed, admission.ExpiresAt, socket, stream).ConfigureAwait(false);
+            if (socket.State != WebSocketState.Closed)
+            {
+                // Aborted (a peer timeout, a client that stopped reading): nothing more is to be sent.
+                connection.Abort();
+            }
+        }
+        finally
+        {
+            _endpoint.Release(admission);
+        }
+    }
+
+    /// <summary>
+    /// The admitted handshake at the start of <paramref name="connection"/>, or null to leave the
+    /// connection to the HTTP layer. The request it was read into ends here: an open connection
+    /// keeps only the key and length of its handshake.
+    /// </summary>
+    private async Task<Handshake?> AdmitAsync(ConnectionContext connection)
+    {
+        var request = await ReadHandshakeAsync(connection).ConfigureAwait(false);
+        if (request is null || !IsRawEndpoint(request.Path))
+        {
+            return null;
+        }
+
+        var (admission, refusal) = await _endpoint.AdmitAsync(HandshakeContext(connection, request), request.Path[1..]).ConfigureAwait(false);
+        return refusal is null ? new Handshake(admission, request.Key, request.Length) : null;
+    }
+
+    /// <summary>The first read's handshake, left unread in the pipe; null when there is none to take.</summary>
+    private async Task<UpgradeRequest?> ReadHandshakeAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        ReadResult result;
+        using (var wait = new CancellationTokenSource(_firstBytesWait))
+        {
+            try
+            {
+                result = await input.ReadAsync(wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        try
+        {
+            return result.IsCanceled ? null : UpgradeRequest.TryRead(result.Buffer, _maxHeaders);
+        }
+        finally
+        {
+            // Nothing consumed, nothing examined: the next read (the HTTP layer's, or the accept) sees it all again at once.
+            input.AdvanceTo(result.Buffer.Start);
+        }
+    }
+
+    private static async Task AcceptAsync(ConnectionContext connection, Handshake handshake)
+    {
+        var input = connection.Transport.Input;
+        var result = await input.ReadAsync().ConfigureAwait(false);
+        input.AdvanceTo(result.Buffer.GetPosition(handshake.Length));
+        var flush = await connection.Transport.Output.WriteAsync(UpgradeRequest.SwitchingProtocols(handshake.Key)).ConfigureAwait(false);
+        if (flush.IsCompleted || flush.IsCanceled)
+        {
+            throw new IOException("The client closed the connection during the handshake.");
+        }
+    }
+
+    /// <summary>The handshake as a request, for the checks the HTTP path makes on its own request. It lives for the checks only.</summary>
+    private static DefaultHttpContext HandshakeContext(ConnectionContext connection, UpgradeRequest request)
+    {
+        var features = new FeatureCollection();
+        features.Set<IHttpRequestFeature>(new HttpRequestFeature
+        {
+            Protocol = "HTTP/1.1",
+            Scheme = "http",
+            Method = HttpMethods.Get,
+            PathBase = string.Empty,
+            Path = request.Path,
+            QueryString = request.Query,
+            RawTarget = request.Path + request.Query,
+            Headers = request.Headers,
+        });
+        features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+        var remote = connection.RemoteEndPoint as IPEndPoint;
+        var local = connection.LocalEndPoint as IPEndPoint;
+        features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
+        {
+            ConnectionId = connection.ConnectionId,
+            RemoteIpAddress = remote?.Address,
+            RemotePort = remote?.Port ?? 0,
+            LocalIpAddress = local?.Address,
+            LocalPort = local?.Port ?? 0,
+        });
+        features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = connection.ConnectionClosed });
+        return new DefaultHttpContext(features);
+    }
+
+    /// <summary>Whether routing would send <paramref name="path"/> to the raw endpoint: its first segment is not another endpoint's.</summary>
+    private bool IsRawEndpoint(string path)
+    {
+        if ((_routes ??= new Routes(ClaimedSegments())).Claimed is not { } claimed)
+        {
+            return false;
+        }
+
+        var second = path.IndexOf('/', 1);
+        var first = second < 0 ? path[1..] : path[1..second];
+        return !claimed.Contains(first);
+    }
+
+    /// <summary>
+    /// The first path segments of the application's other endpoints (<c>publish</c>, <c>health</c>,
+    /// <c>hub</c>…), and the empty one if any endpoint is at <c>/</c>; null when routing cannot be
+    /// read this way: an endpoint other than the raw one starts with a parameter, or the raw one is
+    /// not at the root.
+    /// </summary>
+    private HashSet<string>? ClaimedSegments()
+    {
+        var claimed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var rawAtRoot = false;
+        foreach (var endpoint in _services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        {
+            var segments = endpoint.RoutePattern.PathSegments;
+            if (endpoint.Metadata.Contains(BatchingUpgradeFeature.EndpointMetadata))
+            {
+                rawAtRoot = segments.Count == 1 && segments[0].Parts is [RoutePatternParameterPart { IsCatchAll: true }];
+                continue;
+            }
+
+            if (segments.Count == 0)
+            {
+                claimed.Add(string.Empty);
+            }
+            else if (segments[0].Parts is [RoutePatternLiteralPart literal])
+            {
+                claimed.Add(literal.Content);
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return rawAtRoot ? claimed : null;
+    }
+
+    /// <summary>An admitted handshake: what serving it needs of the request.</summary>
+    private sealed record Handshake(WebSocketEndpoint.Admission Admission, string Key, int Length);
+
+    /// <summary>What the application's routes leave to the raw endpoint, read once: they do not change once it serves.</summary>
+    private sealed record Routes(HashSet<string>? Claimed);
+}

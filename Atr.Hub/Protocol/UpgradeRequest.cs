@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Atr.Hub.Protocol;
+
+/// <summary>
+/// A WebSocket handshake read off a connection's first bytes, strictly: <c>GET</c> of a plain path
+/// over HTTP/1.1, one Host, no body, the RFC 6455 upgrade headers, nothing folded or odd. What does
+/// not read this way is not an error here: it is left to Kestrel's HTTP layer, which answers it.
+/// </summary>
+internal sealed class UpgradeRequest
+{
+    /// <summary>The longest handshake read here; a longer one is left to the HTTP layer.</summary>
+    public const int MaxLength = 8 * 1024;
+
+    private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+    // Printable ASCII, tab and the line ends: anything else in a handshake is left to the HTTP layer.
+    private static readonly SearchValues<byte> HeadBytes = SearchValues.Create([(byte)'\t', (byte)'\r', (byte)'\n', .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b)]);
+
+    private static readonly SearchValues<byte> PathBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-/"u8);
+
+    // RFC 9110 token characters, for header names.
+    private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8);
+
+    private UpgradeRequest(string path, string query, HeaderDictionary headers, string key, int length)
+    {
+        Path = path;
+        Query = query;
+        Headers = headers;
+        Key = key;
+        Length = length;
+    }
+
+    /// <summary>The request path, from its leading <c>/</c>.</summary>
+    public string Path { get; }
+
+    /// <summary>The query string with its leading <c>?</c>, or empty.</summary>
+    public string Query { get; }
+
+    /// <summary>The headers the hub's checks read (Origin, Authorization); the others are checked here and not kept.</summary>
+    public HeaderDictionary Headers { get; }
+
+    /// <summary>The client's Sec-WebSocket-Key.</summary>
+    public string Key { get; }
+
+    /// <summary>The handshake's length in bytes, through the empty line that ends it.</summary>
+    public int Length { get; }
+
+    /// <summary>Reads a handshake from the start of <paramref name="buffer"/>.</summary>
+    /// <param name="buffer">The connection's first bytes.</param>
+    /// <param name="maxHeaders">The most header lines the HTTP layer accepts (Kestrel's <c>MaxRequestHeaderCount</c>): past it, it answers 431.</param>
+    /// <returns>The handshake, or null when the buffer does not start with a whole, plain one within the limits.</returns>
+    public static UpgradeRequest? TryRead(ReadOnlySequence<byte> buffer, int maxHeaders)
+    {
+        var window = buffer.Length > MaxLength ? buffer.Slice(0, MaxLength) : buffer;
+        if (window.Length < 4)
+        {
+            return null;
+        }
+
+        var bytes = window.IsSingleSegment ? window.FirstSpan : window.ToArray();
+        var end = bytes.IndexOf("\r\n\r\n"u8);
+        return end < 0 || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, maxHeaders);
+    }
+
+    /// <summary>The Sec-WebSocket-Accept answer to <paramref name="key"/> (RFC 6455, section 4.2.2).</summary>
+    /// <remarks>The protocol fixes SHA-1 here; it proves the server read the handshake, and protects nothing.</remarks>
+#pragma warning disable CA5350
+    public static string AcceptOf(string key)
+        => Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
+#pragma warning restore CA5350
+
+    /// <summary>The 101 answer that completes the handshake of <paramref name="key"/>.</summary>
+    public static byte[] SwitchingProtocols(string key)
+        => Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptOf(key)}\r\n\r\n");
+
+    private static UpgradeRequest? TryParse(ReadOnlySpan<byte> head, int length, int maxHeaders)
+    {
+        var lineEnd = head.IndexOf("\r\n"u8);
+        var requestLine = lineEnd < 0 ? head : head[..lineEnd];
+        if (!requestLine.StartsWith("GET /"u8) || !requestLine.EndsWith(" HTTP/1.1"u8))
+        {
+            return null;
+        }
+
+        var target = requestLine["GET ".Length..^" HTTP/1.1".Length];
+        var question = target.IndexOf((byte)'?');
+        var path = question < 0 ? target : target[..question];
+        var query = question < 0 ? default : target[question..];
+        if (path.ContainsAnyExcept(PathBytes) || query.IndexOfAny((byte)' ', (byte)'#') >= 0)
+        {
+            return null;
+        }
+
+        var headers = new HeaderDictionary();
+        string? key = null;
+        int count = 0, hosts = 0, upgrades = 0, versions = 0, keys = 0;
+        bool websocket = false, connectionUpgrade = false, version13 = false;
+        var rest = lineEnd < 0 ? default : head[(lineEnd + 2)..];
+        while (!rest.IsEmpty)
+        {
+            var end = rest.IndexOf("\r\n"u8);
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? default : rest[(end + 2)..];
+            var colon = line.IndexOf((byte)':');
+            if (++count > maxHeaders || colon <= 0 || line[..colon].ContainsAnyExcept(TokenBytes) || line.IndexOfAny((byte)'\r', (byte)'\n') >= 0)
+            {
+                return null;
+            }
+
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(name, "Host"u8))
+            {
+                hosts++;
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8) || Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
+            {
+                return null;
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
+            {
+                upgrades++;
+                websocket = Ascii.EqualsIgnoreCase(value, "websocket"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
+            {
+                connectionUpgrade |= HasToken(value, "upgrade"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Version"u8))
+            {
+                versions++;
+                version13 = value.SequenceEqual("13"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Key"u8))
+            {
+                keys++;
+                key = Encoding.ASCII.GetString(value);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Origin"u8))
+            {
+                headers.Append(HeaderNames.Origin, Encoding.ASCII.GetString(value));
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Authorization"u8))
+            {
+                headers.Append(HeaderNames.Authorization, Encoding.ASCII.GetString(value));
+            }
+        }
+
+        return hosts == 1 && upgrades == 1 && websocket && connectionUpgrade && versions == 1 && version13 && keys == 1 && IsValidKey(key!)
+            ? new UpgradeRequest(Encoding.ASCII.GetString(path), Encoding.ASCII.GetString(query), headers, key!, length)
+            : null;
+    }
+
+    private static bool HasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
+    {
+        foreach (var range in value.Split((byte)','))
+        {
+            if (Ascii.EqualsIgnoreCase(value[range].Trim(" \t"u8), token))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsValidKey(string key)
+    {
+        Span<byte> decoded = stackalloc byte[24];
+        return Convert.TryFromBase64String(key, decoded, out var count) && count == 16;
+    }
+}

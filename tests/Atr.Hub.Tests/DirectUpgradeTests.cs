@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Atr.Hub.Protocol;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Hub.Tests.Security;
+using Atr.Testing;
+using Microsoft.Net.Http.Headers;
+using Xunit;
+
+namespace Atr.Hub.Tests;
+
+/// <summary>
+/// The standalone hub upgrades plain raw handshakes at the connection, ahead of the HTTP layer, and
+/// leaves everything else to it: both paths give the same answers.
+/// </summary>
+public sealed class DirectUpgradeTests
+{
+    // RFC 6455, section 1.3: the sample key and its answer.
+    private const string SampleKey = "dGhlIHNhbXBsZSBub25jZQ==";
+    private const string SampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+    private static string Handshake(string target = "/organization/1234?access_token=abc", string? extra = null)
+        => $"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:7777\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n" +
+           $"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {SampleKey}\r\nOrigin: https://app.example\r\n" +
+           $"Authorization: Bearer xyz\r\nUser-Agent: test\r\n{extra}\r\n";
+
+    private static UpgradeRequest? Read(string text, int maxHeaders = 100)
+        => UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), maxHeaders);
+
+    [Fact]
+    public void APlainHandshakeIsReadWithWhatTheChecksNeedOnly()
+    {
+        var text = Handshake();
+
+        var request = Read(text + "\x81\x85trailing frame bytes");
+
+        Assert.NotNull(request);
+        Assert.Equal("/organization/1234", request.Path);
+        Assert.Equal("?access_token=abc", request.Query);
+        Assert.Equal(SampleKey, request.Key);
+        Assert.Equal(Encoding.ASCII.GetByteCount(text), request.Length);
+        Assert.Equal("https://app.example", request.Headers[HeaderNames.Origin].ToString());
+        Assert.Equal("Bearer xyz", request.Headers[HeaderNames.Authorization].ToString());
+        Assert.False(request.Headers.ContainsKey(HeaderNames.UserAgent));
+    }
+
+    [Fact]
+    public void TheAcceptAnswerIsRfc6455s()
+    {
+        Assert.Equal(SampleAccept, UpgradeRequest.AcceptOf(SampleKey));
+        Assert.Equal(
+            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {SampleAccept}\r\n\r\n",
+            Encoding.ASCII.GetString(UpgradeRequest.SwitchingProtocols(SampleKey)));
+    }
+
+    [Theory]
+    [InlineData("incomplete", "GET /organization/1 HTTP/1.1\r\nHost: h\r\n")]
+    [InlineData("POST", "POST /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("HTTP/1.0", "GET /organization/1 HTTP/1.0\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("no Host", "GET /organization/1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("two Hosts", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nHost: i\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a body", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("no Connection: Upgrade", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("Upgrade: h2c", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("version 8", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a short key", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n\r\n")]
+    [InlineData("two keys", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("an escaped path", "GET /organization%2F1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("an absolute target", "GET http://h/organization/1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a folded header", "GET /organization/1 HTTP/1.1\r\nHost: h\r\n continued\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a space before the colon", "GET /organization/1 HTTP/1.1\r\nHost : h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a bare LF", "GET /organization/1 HTTP/1.1\r\nHost: h\nX: y\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a byte past ASCII", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nX: caf\u00e9\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    public void AnythingButAPlainHandshakeIsLeftToTheHttpLayer(string why, string text)
+    {
+        var bytes = Encoding.Latin1.GetBytes(text);
+
+        Assert.True(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(bytes), 100) is null, why);
+    }
+
+    [Fact]
+    public void MoreHeadersThanTheHttpLayerTakesAreLeftToIt()
+    {
+        var extra = string.Concat(Enumerable.Range(0, 100).Select(i => $"X-{i}: {i}\r\n"));
+
+        // Eight header lines.
+        Assert.NotNull(Read(Handshake(), maxHeaders: 8));
+        Assert.Null(Read(Handshake(), maxHeaders: 7));
+        Assert.Null(Read(Handshake(extra: extra)));
+        Assert.Null(Read(Handshake(extra: new string('x', UpgradeRequest.MaxLength))));
+    }
+
+    [Fact]
+    public async Task AHandshakeIsAnsweredAtTheConnectionOrByKestrelAndBothDeliver()
+    {
+        foreach (var direct in new[] { true, false })
+        {
+            await using var hub = await HubHost.StartAsync(directUpgrade: direct);
+
+            var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1234");
+
+            Assert.Equal(101, response.Status);
+            Assert.Contains($"Sec-WebSocket-Accept: {SampleAccept}", response.Head, StringComparison.Ordinal);
+
+            // Kestrel dates every response it writes; the hub's own 101 carries the four lines RFC 6455 needs.
+            Assert.Equal(!direct, response.Head.Contains("\r\nDate: ", StringComparison.Ordinal));
+
+            await using var client = await hub.ConnectAsync("/organization/1234");
+            await hub.PostPublishAsync(new { scope = "organization.1234", name = "post.created" });
+            var frame = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
+            Assert.Equal("organization.1234.post.created", frame.GetProperty("routing_key").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task FramesSentWithTheHandshakeAreReadAfterTheUpgrade()
+    {
+        await using var hub = await HubHost.StartAsync();
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var stream = client.GetStream();
+
+        // The handshake and an "unsubscribe" text frame in one write: the frame is in the hub's first read.
+        var request = Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1"));
+        var frame = new WebSocketFrame(WebSocketFrame.Text, "unsubscribe"u8.ToArray()).ToBytes();
+        await stream.WriteAsync(request.Concat(frame).ToArray()).AsTask().DefaultTimeout();
+
+        // 101, then the close frame for "unsubscribe": 1000 and its reason.
+        var received = new List<byte>();
+        var buffer = new byte[1024];
+        byte[] expected = [0x88, 0x0e, 0x03, 0xe8, .. "Unsubscribed"u8];
+        while (received.ToArray().AsSpan().IndexOf(expected) < 0)
+        {
+            var read = await stream.ReadAsync(buffer).AsTask().DefaultTimeout();
+            if (read == 0)
+            {
+                break;
+            }
+
+            received.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+
+        var text = Encoding.Latin1.GetString(received.ToArray());
+        Assert.StartsWith("HTTP/1.1 101 ", text, StringComparison.Ordinal);
+        Assert.Contains("\r\n\r\n\x88\x0e\x03\xe8Unsubscribed", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PathsOfTheApplicationsOtherEndpointsAreLeftToRouting()
+    {
+        await using var hub = await HubHost.StartAsync();
+
+        // A pair of segments, so a scope path in form, but the health endpoint's: routing answers it.
+        var response = await RawHttp.HandshakeAsync(hub.Port, "/health/live");
+
+        Assert.Equal(200, response.Status);
+        Assert.Contains("Healthy", response.Body, StringComparison.Ordinal);
+        Assert.Equal(0, hub.Metrics.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task RefusalsAreAnsweredByTheHttpLayerAndAdmittedTokensUpgradeAtTheConnection()
+    {
+        await using var hub = await HubHost.StartWithJwtAsync();
+
+        var refused = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
+        var admitted = await RawHttp.HandshakeAsync(hub.Port, "/organization/1?access_token=" + TestTokens.Hs256(["organization.1"]));
+
+        Assert.Equal(401, refused.Status);
+        Assert.Contains("WWW-Authenticate: Bearer", refused.Head, StringComparison.Ordinal);
+        Assert.Contains("A valid token is required", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(101, admitted.Status);
+        Assert.DoesNotContain("\r\nDate: ", admitted.Head, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARequestAuthenticatorKeepsEveryHandshakeOnTheHttpPath()
+    {
+        var asked = 0;
+        await using var hub = await HubHost.StartAsync(options: o => o.RequestAuthenticator = new CountingAuthenticator(() => Interlocked.Increment(ref asked)));
+
+        var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
+
+        Assert.Equal(101, response.Status);
+        Assert.Contains("\r\nDate: ", response.Head, StringComparison.Ordinal);
+        Assert.Equal(1, Volatile.Read(ref asked));
+    }
+
+    private sealed class CountingAuthenticator(Action asked) : IRequestAuthenticator
+    {
+        public ValueTask<bool> MatchesAsync(Microsoft.AspNetCore.Http.HttpContext context, string scope)
+        {
+            asked();
+            return ValueTask.FromResult(true);
+        }
+    }
+}
