@@ -31,9 +31,9 @@ internal static class HubServer
         var address = server.BindAddress();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort, listen =>
         {
-            if (server.DirectUpgrade && DirectUpgrade.Serves(listen.ApplicationServices.GetRequiredService<IOptions<AtrHubOptions>>().Value))
+            if (server.DirectUpgrade)
             {
-                listen.Use(next => new DirectUpgrade(next, listen.ApplicationServices).OnConnectedAsync);
+                listen.Use(next => DirectUpgrade.Before(next, listen.ApplicationServices));
             }
         }));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

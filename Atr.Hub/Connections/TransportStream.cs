@@ -78,8 +78,9 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHol
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    // Writes flush as they go; the WebSocket's flush after each of them has nothing left to do.
     public override Task FlushAsync(CancellationToken cancellationToken)
-        => Holding ? Task.CompletedTask : FlushOutputAsync(cancellationToken).AsTask();
+        => Holding || transport.Output.UnflushedBytes == 0 ? Task.CompletedTask : FlushOutputAsync(cancellationToken).AsTask();
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket reads asynchronously.");
 

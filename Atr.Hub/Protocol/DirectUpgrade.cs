@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -42,7 +43,7 @@ internal sealed class DirectUpgrade
     private readonly int _maxHeaders;
     private Routes? _routes;
 
-    public DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
+    private DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
     {
         _next = next;
         _services = services;
@@ -53,8 +54,28 @@ internal sealed class DirectUpgrade
         _maxHeaders = limits.MaxRequestHeaderCount;
     }
 
-    /// <summary>Whether <see cref="DirectUpgrade"/> can serve this hub: the scope rules and request authenticator are the built-in ones.</summary>
-    public static bool Serves(AtrHubOptions options) => options.RequestScope is null && options.RequestAuthenticator is null;
+    /// <summary>
+    /// Whether <see cref="DirectUpgrade"/> can serve this hub with the same answers as the HTTP
+    /// pipeline: the scope rules and request authenticator are the built-in ones, and nothing the
+    /// pipeline would apply first is configured: host filtering (<c>AllowedHosts</c>), forwarded
+    /// headers (which change the address connections are counted by), a limit on upgraded
+    /// connections.
+    /// </summary>
+    public static bool Serves(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
+        var configuration = services.GetRequiredService<IConfiguration>();
+        var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+        return options.RequestScope is null
+            && options.RequestAuthenticator is null
+            && configuration["AllowedHosts"] is null or "" or "*"
+            && !string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase)
+            && limits.MaxConcurrentUpgradedConnections is null;
+    }
+
+    /// <summary>The connection middleware: <see cref="DirectUpgrade"/> in front of <paramref name="next"/> when it <see cref="Serves"/> this hub, otherwise <paramref name="next"/> alone.</summary>
+    public static ConnectionDelegate Before(ConnectionDelegate next, IServiceProvider services)
+        => Serves(services) ? new DirectUpgrade(next, services).OnConnectedAsync : next;
 
     public async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -100,11 +121,15 @@ internal sealed class DirectUpgrade
                     KeepAliveTimeout = _options.PeerTimeout - _options.KeepAliveInterval,
                 });
             }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionAbortedException)
+            catch (Exception ex)
             {
-                // The client went away during the handshake.
                 await _endpoint.UnsubscribeAsync(subscribed).ConfigureAwait(false);
                 connection.Abort();
+                if (!IsClientGone(ex))
+                {
+                    throw;
+                }
+
                 return;
             }
 
@@ -134,8 +159,16 @@ internal sealed class DirectUpgrade
             return null;
         }
 
-        var (admission, refusal) = await _endpoint.AdmitAsync(HandshakeContext(connection, request), request.Path[1..]).ConfigureAwait(false);
-        return refusal is null ? new Handshake(admission, request.Key, request.Length) : null;
+        try
+        {
+            var (admission, refusal) = await _endpoint.AdmitAsync(HandshakeContext(connection, request), request.Path[1..]).ConfigureAwait(false);
+            return refusal is null ? new Handshake(admission, request.Key, request.Length) : null;
+        }
+        catch (Exception)
+        {
+            // Whatever went wrong (the client gone, a check that failed), the HTTP path meets it again and answers as it does.
+            return null;
+        }
     }
 
     /// <summary>The first read's handshake, left unread in the pipe; null when there is none to take.</summary>
@@ -149,8 +182,9 @@ internal sealed class DirectUpgrade
             {
                 result = await input.ReadAsync(wait.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException || IsClientGone(ex))
             {
+                // Silent for too long, or gone: the HTTP layer gets the connection as it is.
                 return null;
             }
         }
@@ -177,6 +211,8 @@ internal sealed class DirectUpgrade
             throw new IOException("The client closed the connection during the handshake.");
         }
     }
+
+    private static bool IsClientGone(Exception ex) => ex is IOException or OperationCanceledException or ConnectionAbortedException or ObjectDisposedException;
 
     /// <summary>The handshake as a request, for the checks the HTTP path makes on its own request. It lives for the checks only.</summary>
     private static DefaultHttpContext HandshakeContext(ConnectionContext connection, UpgradeRequest request)

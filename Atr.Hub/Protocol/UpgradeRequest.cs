@@ -23,6 +23,9 @@ internal sealed class UpgradeRequest
 
     private static readonly SearchValues<byte> PathBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-/"u8);
 
+    // A host name or address literal and a port: anything else in Host is the HTTP layer's to judge.
+    private static readonly SearchValues<byte> HostBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"u8);
+
     // RFC 9110 token characters, for header names.
     private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8);
 
@@ -91,7 +94,7 @@ internal sealed class UpgradeRequest
         var question = target.IndexOf((byte)'?');
         var path = question < 0 ? target : target[..question];
         var query = question < 0 ? default : target[question..];
-        if (path.ContainsAnyExcept(PathBytes) || query.IndexOfAny((byte)' ', (byte)'#') >= 0)
+        if (path.ContainsAnyExcept(PathBytes) || query.ContainsAnyExceptInRange((byte)'!', (byte)'~') || query.Contains((byte)'#'))
         {
             return null;
         }
@@ -117,6 +120,10 @@ internal sealed class UpgradeRequest
             if (Ascii.EqualsIgnoreCase(name, "Host"u8))
             {
                 hosts++;
+                if (value.IsEmpty || value.ContainsAnyExcept(HostBytes))
+                {
+                    return null;
+                }
             }
             else if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8) || Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
             {

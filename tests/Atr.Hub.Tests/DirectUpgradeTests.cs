@@ -72,6 +72,10 @@ public sealed class DirectUpgradeTests
     [InlineData("a folded header", "GET /organization/1 HTTP/1.1\r\nHost: h\r\n continued\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
     [InlineData("a space before the colon", "GET /organization/1 HTTP/1.1\r\nHost : h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
     [InlineData("a bare LF", "GET /organization/1 HTTP/1.1\r\nHost: h\nX: y\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a tab in the query", "GET /organization/1?a=\tb HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("a LF in the request line", "GET /organization/1?a\nb HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("an odd Host", "GET /organization/1 HTTP/1.1\r\nHost: h/x@y\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
+    [InlineData("an empty Host", "GET /organization/1 HTTP/1.1\r\nHost:\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
     [InlineData("a byte past ASCII", "GET /organization/1 HTTP/1.1\r\nHost: h\r\nX: caf\u00e9\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")]
     public void AnythingButAPlainHandshakeIsLeftToTheHttpLayer(string why, string text)
     {
@@ -173,6 +177,17 @@ public sealed class DirectUpgradeTests
         Assert.Contains("A valid token is required", refused.Body, StringComparison.Ordinal);
         Assert.Equal(101, admitted.Status);
         Assert.DoesNotContain("\r\nDate: ", admitted.Head, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostFilteringStillAppliesToEveryHandshake()
+    {
+        await using var hub = await HubHost.StartAsync(configure: builder => builder.Configuration["AllowedHosts"] = "hub.example");
+
+        var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal(0, hub.Metrics.ConnectionsOpened);
     }
 
     [Fact]
