@@ -97,7 +97,8 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     /// <param name="socket">The accepted socket.</param>
     /// <param name="expiresAt">When the connection's token expires: it is closed with <see cref="AtrCloseCodes.TokenExpired"/> then.</param>
     /// <param name="batcher">The stream under <paramref name="socket"/>, when it gathers frames for one write per batch.</param>
-    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null, IFrameHolder? batcher = null)
+    /// <param name="lifetime">Told when the connection starts and once it has ended.</param>
+    public async Task RunAsync(WebSocket socket, DateTimeOffset? expiresAt = null, IFrameHolder? batcher = null, IConnectionLifetime? lifetime = null)
     {
         using var expiry = ExpiryTimer.Start(_timeProvider, expiresAt, () => RequestClose((WebSocketCloseStatus)AtrCloseCodes.TokenExpired, "Token expired"));
         lock (_closeLock)
@@ -109,10 +110,51 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             }
         }
 
+        lifetime?.Started(this);
         try
         {
             var sending = SendLoopAsync(socket, batcher);
-            await ReceiveLoopAsync(socket).ConfigureAwait(false);
+
+            // The receive loop runs in this method's frame rather than one of its own: every
+            // suspended method costs an idle connection its frame for as long as it is open.
+            try
+            {
+                while (true)
+                {
+                    // A zero-byte read waits for data without holding a buffer, so an idle connection costs
+                    // no receive memory. Reads and writes take no token: the close timer's abort ends them.
+                    var head = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
+                    if (head.MessageType == WebSocketMessageType.Close)
+                    {
+                        // Echo the client's code; the send loop answers the close handshake.
+                        RequestClose(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, string.Empty);
+                        break;
+                    }
+
+                    if (Closing)
+                    {
+                        await DiscardMessageAsync(socket, head).ConfigureAwait(false);
+                    }
+                    else if (head.MessageType == WebSocketMessageType.Binary)
+                    {
+                        RequestClose(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not accepted");
+                        await DiscardMessageAsync(socket, head).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await ReadTextMessageAsync(socket, head).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception ex) when (IsDisconnect(ex))
+            {
+                // Peer timeout, a dropped TCP connection or an abort after the close timeout.
+            }
+            finally
+            {
+                RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+            }
+
             await sending.ConfigureAwait(false);
         }
         finally
@@ -125,6 +167,10 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 
             socket.Dispose();
             LogClosed(_logger, Id, Scope, (int)_closeStatus);
+            if (lifetime is not null)
+            {
+                await lifetime.EndedAsync(this).ConfigureAwait(false);
+            }
         }
     }
 
@@ -195,47 +241,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         catch (Exception ex) when (IsDisconnect(ex))
         {
             // The client went away or missed the close timeout: a normal ending.
-            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
-        }
-    }
-
-    private async Task ReceiveLoopAsync(WebSocket socket)
-    {
-        try
-        {
-            while (true)
-            {
-                // A zero-byte read waits for data without holding a buffer, so an idle connection costs
-                // no receive memory. Reads and writes take no token: the close timer's abort ends them.
-                var head = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
-                if (head.MessageType == WebSocketMessageType.Close)
-                {
-                    // Echo the client's code; the send loop answers the close handshake.
-                    RequestClose(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, string.Empty);
-                    return;
-                }
-
-                if (Closing)
-                {
-                    await DiscardMessageAsync(socket, head).ConfigureAwait(false);
-                }
-                else if (head.MessageType == WebSocketMessageType.Binary)
-                {
-                    RequestClose(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not accepted");
-                    await DiscardMessageAsync(socket, head).ConfigureAwait(false);
-                }
-                else
-                {
-                    await ReadTextMessageAsync(socket, head).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (Exception ex) when (IsDisconnect(ex))
-        {
-            // Peer timeout, a dropped TCP connection or an abort after the close timeout.
-        }
-        finally
-        {
             RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
         }
     }

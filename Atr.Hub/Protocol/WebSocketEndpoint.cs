@@ -24,7 +24,7 @@ internal sealed partial class WebSocketEndpoint(
     HubMetrics metrics,
     TimeProvider timeProvider,
     IOptions<AtrHubOptions> options,
-    ILoggerFactory loggerFactory)
+    ILoggerFactory loggerFactory) : IConnectionLifetime
 {
     public const string Banner = "Atr event hub. Connect a WebSocket to /<type>/<id>, e.g. ws://host:port/organization/1234, or to / for unscoped events.";
 
@@ -179,27 +179,21 @@ internal sealed partial class WebSocketEndpoint(
     /// <param name="expiresAt">When its token expires.</param>
     /// <param name="socket">The accepted WebSocket.</param>
     /// <param name="holder">The stream under <paramref name="socket"/>, when it can hold frames back.</param>
-    public async Task RunAsync(WebSocketConnection connection, DateTimeOffset? expiresAt, WebSocket socket, IFrameHolder? holder)
+    public Task RunAsync(WebSocketConnection connection, DateTimeOffset? expiresAt, WebSocket socket, IFrameHolder? holder)
+        => connection.RunAsync(socket, expiresAt, holder, this);
+
+    // Tracked once accepted: a drain that began during the handshake is seen by Add, which closes it at once.
+    void IConnectionLifetime.Started(WebSocketConnection connection)
     {
-        try
-        {
-            // Tracked once accepted: a drain that began during the handshake is seen by Add, which closes it at once.
-            connections.Add(connection);
-            metrics.ConnectionOpened();
-            try
-            {
-                await connection.RunAsync(socket, expiresAt, holder).ConfigureAwait(false);
-            }
-            finally
-            {
-                metrics.ConnectionClosed();
-            }
-        }
-        finally
-        {
-            connections.Remove(connection);
-            await UnsubscribeAsync(connection).ConfigureAwait(false);
-        }
+        connections.Add(connection);
+        metrics.ConnectionOpened();
+    }
+
+    async ValueTask IConnectionLifetime.EndedAsync(WebSocketConnection connection)
+    {
+        metrics.ConnectionClosed();
+        connections.Remove(connection);
+        await UnsubscribeAsync(connection).ConfigureAwait(false);
     }
 
     private static Task RefuseAsync(HttpContext context, int status, string reason)
