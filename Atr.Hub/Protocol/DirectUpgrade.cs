@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using Atr.Hub.Connections;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
@@ -35,6 +37,9 @@ internal sealed class DirectUpgrade
     /// <summary>How long the first bytes of a connection are awaited before the HTTP layer gets it.</summary>
     public static readonly TimeSpan FirstBytesWait = TimeSpan.FromSeconds(5);
 
+    private const int MaxPooledWaits = 1024;
+
+    private readonly ConcurrentQueue<CancellationTokenSource> _waits = new();
     private readonly ConnectionDelegate _next;
     private readonly IServiceProvider _services;
     private readonly WebSocketEndpoint _endpoint;
@@ -151,7 +156,8 @@ internal sealed class DirectUpgrade
     /// connection to the HTTP layer. The request it was read into ends here: an open connection
     /// keeps only the key and length of its handshake.
     /// </summary>
-    private async Task<Handshake?> AdmitAsync(ConnectionContext connection)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Handshake?> AdmitAsync(ConnectionContext connection)
     {
         var request = await ReadHandshakeAsync(connection).ConfigureAwait(false);
         if (request is null || !IsRawEndpoint(request.Path))
@@ -172,20 +178,34 @@ internal sealed class DirectUpgrade
     }
 
     /// <summary>The first read's handshake, left unread in the pipe; null when there is none to take.</summary>
-    private async Task<UpgradeRequest?> ReadHandshakeAsync(ConnectionContext connection)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<UpgradeRequest?> ReadHandshakeAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
         ReadResult result;
-        using (var wait = new CancellationTokenSource(_firstBytesWait))
+
+        // The timeout's source is reused from one connection to the next: a new one would cost a
+        // source, a timer and a registration per handshake.
+        var wait = _waits.TryDequeue(out var reused) ? reused : new CancellationTokenSource();
+        wait.CancelAfter(_firstBytesWait);
+        try
         {
-            try
+            result = await input.ReadAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || IsClientGone(ex))
+        {
+            // Silent for too long, or gone: the HTTP layer gets the connection as it is.
+            return null;
+        }
+        finally
+        {
+            if (_waits.Count < MaxPooledWaits && wait.TryReset())
             {
-                result = await input.ReadAsync(wait.Token).ConfigureAwait(false);
+                _waits.Enqueue(wait);
             }
-            catch (Exception ex) when (ex is OperationCanceledException || IsClientGone(ex))
+            else
             {
-                // Silent for too long, or gone: the HTTP layer gets the connection as it is.
-                return null;
+                wait.Dispose();
             }
         }
 
@@ -200,12 +220,15 @@ internal sealed class DirectUpgrade
         }
     }
 
-    private static async Task AcceptAsync(ConnectionContext connection, Handshake handshake)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AcceptAsync(ConnectionContext connection, Handshake handshake)
     {
         var input = connection.Transport.Input;
         var result = await input.ReadAsync().ConfigureAwait(false);
         input.AdvanceTo(result.Buffer.GetPosition(handshake.Length));
-        var flush = await connection.Transport.Output.WriteAsync(UpgradeRequest.SwitchingProtocols(handshake.Key)).ConfigureAwait(false);
+        var output = connection.Transport.Output;
+        output.Advance(UpgradeRequest.SwitchingProtocols(handshake.Key, output.GetSpan(UpgradeRequest.SwitchingProtocolsLength)));
+        var flush = await output.FlushAsync().ConfigureAwait(false);
         if (flush.IsCompleted || flush.IsCanceled)
         {
             throw new IOException("The client closed the connection during the handshake.");
@@ -217,7 +240,8 @@ internal sealed class DirectUpgrade
     /// <summary>The handshake as a request, for the checks the HTTP path makes on its own request. It lives for the checks only.</summary>
     private static DefaultHttpContext HandshakeContext(ConnectionContext connection, UpgradeRequest request)
     {
-        var features = new FeatureCollection();
+        // Room for what the checks add (items, the user, the parsed query) without growing.
+        var features = new FeatureCollection(12);
         features.Set<IHttpRequestFeature>(new HttpRequestFeature
         {
             Protocol = "HTTP/1.1",

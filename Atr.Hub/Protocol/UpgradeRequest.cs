@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -71,15 +72,45 @@ internal sealed class UpgradeRequest
     }
 
     /// <summary>The Sec-WebSocket-Accept answer to <paramref name="key"/> (RFC 6455, section 4.2.2).</summary>
+    public static string AcceptOf(string key)
+    {
+        Span<byte> accept = stackalloc byte[AcceptLength];
+        WriteAccept(key, accept);
+        return Encoding.ASCII.GetString(accept);
+    }
+
+    /// <summary>The length of <see cref="SwitchingProtocols"/>'s answer.</summary>
+    public static int SwitchingProtocolsLength => SwitchingProtocolsHead.Length + AcceptLength + 4;
+
+    /// <summary>Writes the 101 answer that completes the handshake of <paramref name="key"/> into <paramref name="destination"/>, allocating nothing.</summary>
+    /// <returns>The bytes written: <see cref="SwitchingProtocolsLength"/>.</returns>
+    public static int SwitchingProtocols(string key, Span<byte> destination)
+    {
+        SwitchingProtocolsHead.CopyTo(destination);
+        var written = SwitchingProtocolsHead.Length;
+        WriteAccept(key, destination.Slice(written, AcceptLength));
+        written += AcceptLength;
+        "\r\n\r\n"u8.CopyTo(destination[written..]);
+        return written + 4;
+    }
+
+    private const int AcceptLength = 28;
+
+    private static ReadOnlySpan<byte> SwitchingProtocolsHead => "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: "u8;
+
     /// <remarks>The protocol fixes SHA-1 here; it proves the server read the handshake, and protects nothing.</remarks>
 #pragma warning disable CA5350
-    public static string AcceptOf(string key)
-        => Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
+    private static void WriteAccept(string key, Span<byte> destination)
+    {
+        // A valid key is 24 characters of base64; the answer is the base64 of a 20-byte hash.
+        Span<byte> source = stackalloc byte[24 + 36];
+        var length = Encoding.ASCII.GetBytes(key, source);
+        length += Encoding.ASCII.GetBytes(AcceptGuid, source[length..]);
+        Span<byte> hash = stackalloc byte[20];
+        SHA1.HashData(source[..length], hash);
+        Base64.EncodeToUtf8(hash, destination, out _, out _);
+    }
 #pragma warning restore CA5350
-
-    /// <summary>The 101 answer that completes the handshake of <paramref name="key"/>.</summary>
-    public static byte[] SwitchingProtocols(string key)
-        => Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptOf(key)}\r\n\r\n");
 
     private static UpgradeRequest? TryParse(ReadOnlySpan<byte> head, int length, int maxHeaders)
     {

@@ -15,6 +15,7 @@ namespace Atr.Hub.Security;
 internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValidator tokens)
 {
     private static readonly object IdentityKey = new();
+    private static readonly Identity Anonymous = new(true, null, null);
 
     public enum Outcome
     {
@@ -59,7 +60,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         Identity identity;
         if (!options.Value.AuthenticationEnabled)
         {
-            identity = new Identity(true, null, null);
+            identity = Anonymous;
         }
         else
         {
