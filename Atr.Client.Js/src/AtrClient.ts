@@ -34,11 +34,9 @@ export class AtrClient {
   private readonly anyHandlers = new Set<EventHandler>();
   private readonly stateHandlers = new Set<StateHandler>();
   private currentState: ConnectionState = "disconnected";
-  private running: Promise<void> | undefined;
   private started: Promise<void> = Promise.resolve();
-  private stopped = true;
-  /** Resolves the stop promise of the run that start() began. */
-  private requestStop: () => void = () => {};
+  /** The run start() began last; one stopped or given up may still be finishing. */
+  private run: Run | undefined;
 
   constructor(baseUrl: string, private readonly options: AtrClientOptions) {
     this.scope = scopeKey(options.scope);
@@ -105,22 +103,31 @@ export class AtrClient {
    * pass are retried meanwhile. While the client runs, a second call returns the first one's promise.
    */
   start(): Promise<void> {
-    if (!this.stopped) return this.started;
-    this.stopped = false;
+    if (this.run && !this.run.stopped) return this.started;
     let settle!: { resolve: () => void; reject: (error: Error) => void };
     this.started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    const stopping = new Promise<undefined>((resolve) => (this.requestStop = () => resolve(undefined)));
-    this.running = this.run(settle, stopping).catch((error) => this.logger.error?.(`Atr: ${error}`));
+    let requestStop!: () => void;
+    const stopping = new Promise<undefined>((resolve) => (requestStop = () => resolve(undefined)));
+    // A run still finishing (stop() was called and not awaited) owns the transport until it has
+    // ended and its stop has closed the connection.
+    const previous = this.run ? Promise.all([this.run.done, this.run.closing]) : Promise.resolve();
+    const run: Run = { stopped: false, requestStop, done: Promise.resolve() };
+    run.done = previous
+      .then(() => this.loop(run, settle, stopping))
+      .catch((error) => this.logger.error?.(`Atr: ${error}`));
+    this.run = run;
     return this.started;
   }
 
   /** Disconnects and stops reconnecting, at once: also while connecting, fetching a token or waiting to retry. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.requestStop();
-    await this.transport.close();
-    await this.running;
+    const run = this.run;
+    if (!run || run.stopped) return;
+    run.stopped = true;
+    run.requestStop();
+    run.closing = this.transport.close();
+    await run.closing;
+    await run.done;
   }
 
   /** Every event name publishers have announced (`GET /channels`). */
@@ -131,22 +138,28 @@ export class AtrClient {
   }
 
   /** Connects and reconnects until `stopping` resolves (stop() was called) or the client gives up. */
-  private async run(settle: { resolve: () => void; reject: (error: Error) => void }, stopping: Promise<undefined>): Promise<void> {
+  private async loop(run: Run, settle: { resolve: () => void; reject: (error: Error) => void }, stopping: Promise<undefined>): Promise<void> {
+    if (run.stopped) {
+      // Stopped while an earlier run was finishing: it never connected.
+      settle.resolve();
+      return;
+    }
+
     let retries = 0;
     let lostAt = Date.now();
     let refreshNow = false;
     // "connecting" until the first attempt ends; every retry, after a drop or not, is "reconnecting" from the wait before it.
     this.setState("connecting");
-    while (!this.stopped) {
+    while (!run.stopped) {
       let ended: AtrConnectionError;
       try {
         const token = await Promise.race([this.token(), stopping]);
-        if (this.stopped) break;
+        if (run.stopped) break;
         const closed = new Promise<AtrConnectionError>((resolve) => (this.transport.onClose = resolve));
         // stop() closes the transport, which ends an attempt under way; one that had not reached
         // the network yet (SignalR loading its module) may open all the same, and is closed here.
         await this.transport.connect(token);
-        if (this.stopped) {
+        if (run.stopped) {
           await this.transport.close();
           break;
         }
@@ -155,11 +168,11 @@ export class AtrClient {
         this.setState("connected");
         settle.resolve();
         const lost = await Promise.race([closed, stopping]);
-        if (lost === undefined || this.stopped) break;
+        if (lost === undefined || run.stopped) break;
         ended = lost;
         lostAt = Date.now();
       } catch (error) {
-        if (this.stopped) break;
+        if (run.stopped) break;
         ended = error instanceof AtrConnectionError ? error : new AtrConnectionError(String((error as Error)?.message ?? error), "backoff");
       }
 
@@ -173,7 +186,7 @@ export class AtrClient {
           : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
       refreshNow = ended.decision === "refresh";
       if (delay === null) {
-        this.stopped = true;
+        run.stopped = true;
         this.setState("disconnected", ended);
         settle.reject(ended);
         return;
@@ -222,4 +235,14 @@ export class AtrClient {
     await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), stopping]);
     clearTimeout(timer);
   }
+}
+
+/** One start() to its end: stop() marks it, and its loop checks its own mark, never a later run's. */
+interface Run {
+  stopped: boolean;
+  requestStop: () => void;
+  /** Settles once the run's loop has ended. */
+  done: Promise<void>;
+  /** The transport's close, once stop() has begun it. */
+  closing?: Promise<void>;
 }

@@ -259,6 +259,30 @@ test("stop while the token function is pending ends at once, and the late token 
   assert.deepEqual(states, ["connecting", "disconnected"]);
 });
 
+test("start before stop has finished runs one client, not two", { timeout: 5_000 }, async () => {
+  const atr = client();
+  const first = await started(atr);
+  first.serverClose(1006);
+  await waitUntil(() => FakeWebSocket.instances.length === 2);
+  const stopping = atr.stop();
+  const restart = atr.start();
+  await stopping;
+  const next = await FakeWebSocket.waitFor(3);
+  next.open();
+  await restart;
+  assert.equal(atr.state, "connected");
+  // A run left over from before the stop would open sockets of its own: no retry waits here.
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(FakeWebSocket.instances.length, 3);
+  next.serverClose(1006);
+  const again = await FakeWebSocket.waitFor(4);
+  again.open();
+  await waitUntil(() => atr.state === "connected");
+  await atr.stop();
+  assert.equal(atr.state, "disconnected");
+  assert.equal(FakeWebSocket.instances.length, 4);
+});
+
 test("without a WebSocket constructor the client says what to pass", () => {
   const saved = globalThis.WebSocket;
   delete globalThis.WebSocket;
