@@ -24,7 +24,7 @@ internal static class AtrCommandLine
         new(["--max-connections-per-ip"], "Atr:MaxConnectionsPerIp", "Most open connections per remote address; 429 past it (default: no limit)."),
         new(["--probe-interval"], "Atr:ProbeInterval", "How often the node proves its Redis subscription, as hh:mm:ss (default 00:00:05); unready when a probe does not come back within one interval."),
         new(["--shutdown-close-rate"], "Atr:ShutdownCloseRate", "Connections closed per second at shutdown (default 10000)."),
-        new(["--no-direct-upgrade"], "Atr:DirectUpgrade", "Upgrade raw WebSockets through the HTTP pipeline instead of at the connection (about 8 KiB more per connection).", IsSwitch: true, SwitchValue: "false"),
+        new(["--no-direct-upgrade"], "Atr:DirectUpgrade", "Upgrade raw WebSockets through the HTTP pipeline instead of at the connection (about 7 KiB more per idle connection).", IsSwitch: true, SwitchValue: "false"),
         new(["--no-metrics"], "Atr:Metrics", "Do not serve the Prometheus metrics at GET /metrics.", IsSwitch: true, SwitchValue: "false"),
         new(["--demo"], "Atr:Demo", "Serve the demo page at /demo/ (needs the built Atr.Client.Js).", IsSwitch: true),
     ];

@@ -20,8 +20,8 @@ namespace Atr.Hub.Protocol;
 /// Kestrel connection middleware of the standalone hub that upgrades the raw endpoint's WebSockets
 /// itself, ahead of the HTTP layer. A WebSocket upgraded through HTTP keeps its whole request alive
 /// under it for as long as it is open (the HTTP/1.1 connection, the context and its headers, the
-/// middleware's pending frames: about 13 KB of an idle connection's 15); one upgraded here keeps the
-/// transport, the WebSocket and the hub's own connection.
+/// middleware's pending frames: about 8 KB of the 14.6 KB of heap an idle connection had); one
+/// upgraded here keeps the transport, the WebSocket and the hub's own connection.
 /// </summary>
 /// <remarks>
 /// Only the plain case is taken: a whole handshake in the connection's first read
