@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
@@ -12,6 +11,7 @@ using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 
 namespace Atr.Hub.Protocol;
@@ -37,26 +37,29 @@ internal sealed class DirectUpgrade
     /// <summary>How long the first bytes of a connection are awaited before the HTTP layer gets it.</summary>
     public static readonly TimeSpan FirstBytesWait = TimeSpan.FromSeconds(5);
 
-    private const int MaxPooledWaits = 1024;
+    // Handshakes under way at once that keep a first-read timeout for the next ones.
+    private const int PooledWaits = 1024;
 
-    private readonly ConcurrentQueue<CancellationTokenSource> _waits = new();
+    private readonly ObjectPool<CancellationTokenSource> _waits;
     private readonly ConnectionDelegate _next;
-    private readonly IServiceProvider _services;
     private readonly WebSocketEndpoint _endpoint;
     private readonly AtrHubOptions _options;
     private readonly TimeSpan _firstBytesWait;
     private readonly int _maxHeaders;
-    private Routes? _routes;
+    private readonly Lazy<HashSet<string>?> _claimed;
 
     private DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
     {
         _next = next;
-        _services = services;
         _endpoint = services.GetRequiredService<WebSocketEndpoint>();
         _options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         _firstBytesWait = limits.RequestHeadersTimeout < FirstBytesWait ? limits.RequestHeadersTimeout : FirstBytesWait;
         _maxHeaders = limits.MaxRequestHeaderCount;
+        _waits = new DefaultObjectPool<CancellationTokenSource>(new WaitPolicy(services.GetRequiredService<TimeProvider>()), PooledWaits);
+
+        // Read once, at the first handshake: by then the application has mapped its endpoints, and they do not change.
+        _claimed = new(() => ClaimedSegments(services.GetRequiredService<EndpointDataSource>()));
     }
 
     /// <summary>
@@ -186,7 +189,7 @@ internal sealed class DirectUpgrade
 
         // The timeout's source is reused from one connection to the next: a new one would cost a
         // source, a timer and a registration per handshake.
-        var wait = _waits.TryDequeue(out var reused) ? reused : new CancellationTokenSource();
+        var wait = _waits.Get();
         wait.CancelAfter(_firstBytesWait);
         try
         {
@@ -199,14 +202,7 @@ internal sealed class DirectUpgrade
         }
         finally
         {
-            if (_waits.Count < MaxPooledWaits && wait.TryReset())
-            {
-                _waits.Enqueue(wait);
-            }
-            else
-            {
-                wait.Dispose();
-            }
+            _waits.Return(wait);
         }
 
         try
@@ -250,10 +246,8 @@ internal sealed class DirectUpgrade
             PathBase = string.Empty,
             Path = request.Path,
             QueryString = request.Query,
-            RawTarget = request.Path + request.Query,
             Headers = request.Headers,
         });
-        features.Set<IHttpResponseFeature>(new HttpResponseFeature());
         var remote = connection.RemoteEndPoint as IPEndPoint;
         var local = connection.LocalEndPoint as IPEndPoint;
         features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
@@ -271,14 +265,14 @@ internal sealed class DirectUpgrade
     /// <summary>Whether routing would send <paramref name="path"/> to the raw endpoint: its first segment is not another endpoint's.</summary>
     private bool IsRawEndpoint(string path)
     {
-        if ((_routes ??= new Routes(ClaimedSegments())).Claimed is not { } claimed)
+        if (_claimed.Value is not { } claimed)
         {
             return false;
         }
 
-        var second = path.IndexOf('/', 1);
-        var first = second < 0 ? path[1..] : path[1..second];
-        return !claimed.Contains(first);
+        var rest = path.AsSpan(1);
+        var second = rest.IndexOf('/');
+        return !claimed.GetAlternateLookup<ReadOnlySpan<char>>().Contains(second < 0 ? rest : rest[..second]);
     }
 
     /// <summary>
@@ -287,11 +281,11 @@ internal sealed class DirectUpgrade
     /// read this way: an endpoint other than the raw one starts with a parameter, or the raw one is
     /// not at the root.
     /// </summary>
-    private HashSet<string>? ClaimedSegments()
+    private static HashSet<string>? ClaimedSegments(EndpointDataSource endpoints)
     {
         var claimed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var rawAtRoot = false;
-        foreach (var endpoint in _services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        foreach (var endpoint in endpoints.Endpoints.OfType<RouteEndpoint>())
         {
             var segments = endpoint.RoutePattern.PathSegments;
             if (endpoint.Metadata.Contains(BatchingUpgradeFeature.EndpointMetadata))
@@ -320,6 +314,20 @@ internal sealed class DirectUpgrade
     /// <summary>An admitted handshake: what serving it needs of the request.</summary>
     private sealed record Handshake(WebSocketEndpoint.Admission Admission, string Key, int Length);
 
-    /// <summary>What the application's routes leave to the raw endpoint, read once: they do not change once it serves.</summary>
-    private sealed record Routes(HashSet<string>? Claimed);
+    /// <summary>First-read timeouts, on the hub's clock; one that fired is not reused.</summary>
+    private sealed class WaitPolicy(TimeProvider timeProvider) : PooledObjectPolicy<CancellationTokenSource>
+    {
+        public override CancellationTokenSource Create() => new(Timeout.InfiniteTimeSpan, timeProvider);
+
+        public override bool Return(CancellationTokenSource wait)
+        {
+            if (wait.TryReset())
+            {
+                return true;
+            }
+
+            wait.Dispose();
+            return false;
+        }
+    }
 }
