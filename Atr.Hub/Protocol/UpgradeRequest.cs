@@ -12,7 +12,12 @@ namespace Atr.Hub.Protocol;
 /// over HTTP/1.1, one Host, no body, the RFC 6455 upgrade headers, nothing folded or odd. What does
 /// not read this way is not an error here: it is left to Kestrel's HTTP layer, which answers it.
 /// </summary>
-internal sealed class UpgradeRequest
+/// <param name="Path">The request path, from its leading <c>/</c>.</param>
+/// <param name="Query">The query string with its leading <c>?</c>, or empty.</param>
+/// <param name="Headers">The headers the hub's checks read (Origin, Authorization); the others are checked here and not kept.</param>
+/// <param name="Key">The client's Sec-WebSocket-Key.</param>
+/// <param name="Length">The handshake's length in bytes, through the empty line that ends it.</param>
+internal sealed record UpgradeRequest(string Path, string Query, HeaderDictionary Headers, string Key, int Length)
 {
     /// <summary>The longest handshake read here; a longer one is left to the HTTP layer.</summary>
     public const int MaxLength = 8 * 1024;
@@ -30,30 +35,6 @@ internal sealed class UpgradeRequest
     // RFC 9110 token characters, for header names.
     private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8);
 
-    private UpgradeRequest(string path, string query, HeaderDictionary headers, string key, int length)
-    {
-        Path = path;
-        Query = query;
-        Headers = headers;
-        Key = key;
-        Length = length;
-    }
-
-    /// <summary>The request path, from its leading <c>/</c>.</summary>
-    public string Path { get; }
-
-    /// <summary>The query string with its leading <c>?</c>, or empty.</summary>
-    public string Query { get; }
-
-    /// <summary>The headers the hub's checks read (Origin, Authorization); the others are checked here and not kept.</summary>
-    public HeaderDictionary Headers { get; }
-
-    /// <summary>The client's Sec-WebSocket-Key.</summary>
-    public string Key { get; }
-
-    /// <summary>The handshake's length in bytes, through the empty line that ends it.</summary>
-    public int Length { get; }
-
     /// <summary>Reads a handshake from the start of <paramref name="buffer"/>.</summary>
     /// <param name="buffer">The connection's first bytes.</param>
     /// <param name="maxHeaders">The most header lines the HTTP layer accepts (Kestrel's <c>MaxRequestHeaderCount</c>): past it, it answers 431.</param>
@@ -69,14 +50,6 @@ internal sealed class UpgradeRequest
         var bytes = window.IsSingleSegment ? window.FirstSpan : window.ToArray();
         var end = bytes.IndexOf("\r\n\r\n"u8);
         return end < 0 || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, maxHeaders);
-    }
-
-    /// <summary>The Sec-WebSocket-Accept answer to <paramref name="key"/> (RFC 6455, section 4.2.2).</summary>
-    public static string AcceptOf(string key)
-    {
-        Span<byte> accept = stackalloc byte[AcceptLength];
-        WriteAccept(key, accept);
-        return Encoding.ASCII.GetString(accept);
     }
 
     /// <summary>The length of <see cref="SwitchingProtocols"/>'s answer.</summary>
@@ -98,6 +71,7 @@ internal sealed class UpgradeRequest
 
     private static ReadOnlySpan<byte> SwitchingProtocolsHead => "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: "u8;
 
+    /// <summary>The Sec-WebSocket-Accept answer to <paramref name="key"/> (RFC 6455, section 4.2.2).</summary>
     /// <remarks>The protocol fixes SHA-1 here; it proves the server read the handshake, and protects nothing.</remarks>
 #pragma warning disable CA5350
     private static void WriteAccept(string key, Span<byte> destination)

@@ -50,7 +50,6 @@ public sealed class DirectUpgradeTests
     public void TheAcceptAnswerIsRfc6455s()
     {
         var answer = new byte[UpgradeRequest.SwitchingProtocolsLength];
-        Assert.Equal(SampleAccept, UpgradeRequest.AcceptOf(SampleKey));
         Assert.Equal(
             $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {SampleAccept}\r\n\r\n",
             Encoding.ASCII.GetString(answer.AsSpan(0, UpgradeRequest.SwitchingProtocols(SampleKey, answer))));
