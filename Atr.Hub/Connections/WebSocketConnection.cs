@@ -131,19 +131,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                         break;
                     }
 
-                    if (Closing)
-                    {
-                        await DiscardMessageAsync(socket, head).ConfigureAwait(false);
-                    }
-                    else if (head.MessageType == WebSocketMessageType.Binary)
-                    {
-                        RequestClose(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not accepted");
-                        await DiscardMessageAsync(socket, head).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await ReadTextMessageAsync(socket, head).ConfigureAwait(false);
-                    }
+                    await ReceiveMessageAsync(socket, head).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (IsDisconnect(ex))
@@ -243,6 +231,23 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             // The client went away or missed the close timeout: a normal ending.
             RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
         }
+    }
+
+    /// <summary>Takes in a client message whose first frame has arrived: text is read, binary closes the connection, anything after a close is discarded.</summary>
+    private Task ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
+    {
+        if (Closing)
+        {
+            return DiscardMessageAsync(socket, head);
+        }
+
+        if (head.MessageType == WebSocketMessageType.Binary)
+        {
+            RequestClose(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not accepted");
+            return DiscardMessageAsync(socket, head);
+        }
+
+        return ReadTextMessageAsync(socket, head);
     }
 
     private async Task ReadTextMessageAsync(WebSocket socket, ValueWebSocketReceiveResult head)
