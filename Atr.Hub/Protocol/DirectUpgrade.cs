@@ -126,7 +126,7 @@ internal sealed class DirectUpgrade
                 {
                     IsServer = true,
                     KeepAliveInterval = _options.KeepAliveInterval,
-                    KeepAliveTimeout = _options.PeerTimeout - _options.KeepAliveInterval,
+                    KeepAliveTimeout = _endpoint.KeepAliveTimeout,
                 });
             }
             catch (Exception ex)

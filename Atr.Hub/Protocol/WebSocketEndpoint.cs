@@ -32,6 +32,9 @@ internal sealed partial class WebSocketEndpoint(
     private readonly ILogger _logger = loggerFactory.CreateLogger<WebSocketEndpoint>();
     private readonly ILogger _connectionLogger = loggerFactory.CreateLogger<WebSocketConnection>();
 
+    /// <summary>How long a client has to answer a ping: what <see cref="AtrHubOptions.PeerTimeout"/> leaves after the ping interval.</summary>
+    public TimeSpan KeepAliveTimeout => _options.PeerTimeout - _options.KeepAliveInterval;
+
     /// <summary>Why a handshake is refused: the HTTP status and the one-line reason.</summary>
     public readonly record struct Refusal(int Status, string Reason);
 
@@ -89,7 +92,7 @@ internal sealed partial class WebSocketEndpoint(
                 socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
                 {
                     KeepAliveInterval = _options.KeepAliveInterval,
-                    KeepAliveTimeout = _options.PeerTimeout - _options.KeepAliveInterval,
+                    KeepAliveTimeout = KeepAliveTimeout,
                 }).ConfigureAwait(false);
             }
             catch
