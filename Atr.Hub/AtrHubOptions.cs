@@ -59,8 +59,14 @@ public sealed class AtrHubOptions
     [Range(1, 100_000)]
     public int MaxScopesPerConnection { get; set; } = 64;
 
-    /// <summary>Whether any JWT key source is configured.</summary>
-    internal bool AuthenticationEnabled
+    /// <summary>The shortest <see cref="JwtKey"/>, in bytes of UTF-8: 256 bits.</summary>
+    public const int MinimumJwtKeyBytes = 32;
+
+    /// <summary>
+    /// Whether JWT authentication is on: one of <see cref="JwtKey"/>, <see cref="JwtKeyFile"/>,
+    /// <see cref="JwtPublicKeyFile"/> or <see cref="JwtAuthority"/> is set. Off is anonymous mode.
+    /// </summary>
+    public bool AuthenticationEnabled
         => !string.IsNullOrEmpty(JwtKey) || !string.IsNullOrEmpty(JwtKeyFile) || !string.IsNullOrEmpty(JwtPublicKeyFile) || !string.IsNullOrEmpty(JwtAuthority);
 
     /// <summary>Whether the SignalR hub is mapped at <c>/hub</c> beside the raw endpoint. Default <see langword="true"/>.</summary>

@@ -23,7 +23,7 @@ build() {
 
 build bench/Atr.Bench/Atr.Bench.csproj
 if [ "$1" != "report" ]; then
-  build Atr.Hub/Atr.Hub.csproj
+  build Atr.Server/Atr.Server.csproj
   build bench/peers/signalr-redis/signalr-redis.slnx
   if [ ! -d node_modules ] || [ ! -d node_modules/ws ] || [ ! -d node_modules/socket.io ]; then
     echo "installing the Node peers' packages (npm ci)..." >&2

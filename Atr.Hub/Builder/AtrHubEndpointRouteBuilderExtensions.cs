@@ -2,7 +2,7 @@ using Atr.Hub.Backplane;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
 using Atr.Hub;
-using Atr.Hub.Publishing;
+using Atr.Hub.HttpApi;
 using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;

@@ -3,7 +3,7 @@ using Atr.Hub.Backplane;
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Protocol;
-using Atr.Hub.Publishing;
+using Atr.Hub.HttpApi;
 using Atr.Hub.Security;
 using Atr.Hub.SignalR;
 using Atr.Hub.Subscriptions;

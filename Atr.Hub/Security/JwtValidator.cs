@@ -29,7 +29,7 @@ internal sealed class JwtValidator
     public const string QueryParameter = "access_token";
 
     /// <summary>The shortest HS256 secret: 256 bits.</summary>
-    public const int MinimumSecretBytes = 32;
+    public const int MinimumSecretBytes = AtrHubOptions.MinimumJwtKeyBytes;
 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly Lazy<(TokenValidationParameters Parameters, ConfigurationManager<OpenIdConnectConfiguration>? Authority)> _setup;

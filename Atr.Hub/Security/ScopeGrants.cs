@@ -10,8 +10,8 @@ namespace Atr.Hub.Security;
 /// </summary>
 internal sealed class ScopeGrants
 {
-    public const string ScopesClaim = "atr_scopes";
-    public const string PublishClaim = "atr_publish";
+    public const string ScopesClaim = AtrClaims.Scopes;
+    public const string PublishClaim = AtrClaims.Publish;
 
     private readonly string[] _grants;
 

@@ -1,6 +1,5 @@
 using System.Reflection;
 using Atr.Publishing;
-using Atr.Publishing.EntityFrameworkCore;
 using Atr.Publishing.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -47,8 +46,6 @@ public static class AtrPublishingServiceCollectionExtensions
         services.TryAddSingleton<IEventSerializer>(
             sp => new JsonEventSerializer(sp.GetRequiredService<IOptions<AtrPublishingOptions>>().Value.RecordSerializerOptions));
         services.TryAddSingleton(sp => CreateRegistry(sp.GetRequiredService<IOptions<AtrPublishingOptions>>().Value));
-        services.TryAddSingleton<PublishFailureReporter>();
-        services.TryAddSingleton<ModelEventInterceptor>();
         return services;
     }
 

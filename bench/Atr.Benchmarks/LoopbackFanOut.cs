@@ -20,7 +20,7 @@ internal static class LoopbackFanOut
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var server = Option(args, "--server", "Atr.Hub/bin/Release/net10.0/atr-server.dll");
+        var server = Option(args, "--server", "Atr.Server/bin/Release/net10.0/atr-server.dll");
         var clients = int.Parse(Option(args, "--clients", "300"), CultureInfo.InvariantCulture);
         var events = int.Parse(Option(args, "--events", "2000"), CultureInfo.InvariantCulture);
         var burst = int.Parse(Option(args, "--burst", "20"), CultureInfo.InvariantCulture);

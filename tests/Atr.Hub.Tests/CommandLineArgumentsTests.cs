@@ -1,4 +1,5 @@
-using Atr.Hub.Cli;
+using Atr.Server;
+using Atr.Server.Cli;
 using Xunit;
 
 namespace Atr.Hub.Tests;

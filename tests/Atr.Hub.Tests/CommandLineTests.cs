@@ -132,8 +132,8 @@ public sealed class CommandLineTests(RedisServer redis)
     public void PublicBindIsAllowedOnceTheHubHasAKey()
     {
         // Built, never started: the tests listen on loopback only.
-        using var withKey = (IDisposable)Cli.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0", ["Atr:JwtKey"] = "cli-signing-key-that-is-long-enough-for-hs256" });
-        var withoutKey = Assert.Throws<Cli.CommandLineException>(() => Cli.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0" }));
+        using var withKey = (IDisposable)Atr.Server.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0", ["Atr:JwtKey"] = "cli-signing-key-that-is-long-enough-for-hs256" });
+        var withoutKey = Assert.Throws<Atr.Server.Cli.CommandLineException>(() => Atr.Server.HubServer.Build(new Dictionary<string, string?> { ["Atr:ServerHost"] = "0.0.0.0" }));
 
         Assert.Contains("--jwt-key", withoutKey.Message, StringComparison.Ordinal);
         Assert.Contains("--allow-anonymous", withoutKey.Message, StringComparison.Ordinal);

@@ -11,7 +11,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 /** The atr-server.dll built last, Debug or Release: an older build of the other is stale. */
 export function serverDll() {
   const [newest] = ["Debug", "Release"]
-    .map((configuration) => path.join(root, "Atr.Hub", "bin", configuration, "net10.0", "atr-server.dll"))
+    .map((configuration) => path.join(root, "Atr.Server", "bin", configuration, "net10.0", "atr-server.dll"))
     .filter((dll) => existsSync(dll))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (newest) return newest;

@@ -32,7 +32,7 @@ internal static class BenchCommandLine
     private static readonly Option<bool> NoResults = new("--no-results") { Description = "Write no results file." };
     private static readonly Option<double> Progress = new("--progress") { Description = "Seconds between progress lines on stderr; 0 for none.", DefaultValueFactory = _ => 1 };
     private static readonly Option<string?> Repository = new("--repo") { Description = "The repository root (default: found from the working directory)." };
-    private static readonly Option<string?> AtrServer = new("--atr-server") { Description = "The atr-server.dll to run (default Atr.Hub/bin/<configuration>/net10.0/atr-server.dll)." };
+    private static readonly Option<string?> AtrServer = new("--atr-server") { Description = "The atr-server.dll to run (default Atr.Server/bin/<configuration>/net10.0/atr-server.dll)." };
     private static readonly Option<string> Node = new("--node") { Description = "The node executable.", DefaultValueFactory = _ => "node" };
 
     private static readonly Argument<string[]> ReportFiles = new("files") { Description = "Results files (.jsonl); default: every file in bench/results.", Arity = ArgumentArity.ZeroOrMore };

@@ -21,8 +21,8 @@ internal sealed record ToolPaths
 
     public string Peers => Path.Combine(RepositoryRoot, "bench", "peers");
 
-    /// <summary><c>Atr.Hub/bin/&lt;configuration&gt;/net10.0/atr-server.dll</c>, or the other configuration's if only that one is built.</summary>
-    public string AtrServer => AtrServerDll ?? Built(Path.Combine(RepositoryRoot, "Atr.Hub"), "atr-server.dll");
+    /// <summary><c>Atr.Server/bin/&lt;configuration&gt;/net10.0/atr-server.dll</c>, or the other configuration's if only that one is built.</summary>
+    public string AtrServer => AtrServerDll ?? Built(Path.Combine(RepositoryRoot, "Atr.Server"), "atr-server.dll");
 
     public string SignalRServer => Built(Path.Combine(Peers, "signalr-redis", "SignalRPeer.Server"), "SignalRPeer.Server.dll");
 

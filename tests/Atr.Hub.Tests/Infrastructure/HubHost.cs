@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Atr.Hub.Cli;
+using Atr.Server;
+using Atr.Server.Cli;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Tests.Security;
 using Atr.Testing;

@@ -1,3 +1,3 @@
-using Atr.Hub.Cli;
+using Atr.Server.Cli;
 
 return await AtrCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server.Cli;
 
 /// <summary><c>atr-server</c>: <c>start</c> runs a hub node, <c>publish</c> publishes one event.</summary>
 internal static class AtrCommandLine

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server.Demo;
 
 /// <summary>
 /// <c>atr-server start --demo</c>: a page at <c>/demo/</c> that listens to a scope with the browser
@@ -18,7 +18,7 @@ internal static class DemoEndpoints
         // Routing matches /demo and /demo/ alike.
         endpoints.MapGet("/demo", () =>
         {
-            using var page = typeof(DemoEndpoints).Assembly.GetManifestResourceStream("Atr.Hub.Demo.index.html")!;
+            using var page = typeof(DemoEndpoints).Assembly.GetManifestResourceStream("Atr.Server.Demo.index.html")!;
             using var reader = new StreamReader(page);
             return Results.Content(reader.ReadToEnd(), "text/html; charset=utf-8");
         });

@@ -1,6 +1,8 @@
 using System.Net;
+using Atr.Hub;
+using Atr.Server.Cli;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server;
 
 /// <summary>What <c>atr-server start</c> needs beyond <see cref="AtrHubOptions"/>: where to listen and in which mode.</summary>
 internal sealed class ServerSettings

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Atr.Hub.Diagnostics;
 
-namespace Atr.Hub.Publishing;
+namespace Atr.Hub.HttpApi;
 
 /// <summary>The hub's own JSON (API answers), source-generated; events are written by <c>Atr.Publishing</c>.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

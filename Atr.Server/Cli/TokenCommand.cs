@@ -1,9 +1,10 @@
 using System.Globalization;
-using Atr.Hub.Security;
+using System.Text;
+using Atr.Hub;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server.Cli;
 
 /// <summary><c>atr-server token</c>: mints an HS256 token with <c>atr_scopes</c> (and <c>atr_publish</c>) for development and scripts.</summary>
 internal static class TokenCommand
@@ -29,27 +30,25 @@ internal static class TokenCommand
             throw new CommandLineException("token needs the hub's --jwt-key (or --jwt-key-file, or the Atr__JwtKey environment variable).");
         }
 
-        SymmetricSecurityKey key;
-        try
+        var keyBytes = Encoding.UTF8.GetBytes(secret);
+        if (keyBytes.Length < AtrHubOptions.MinimumJwtKeyBytes)
         {
-            key = JwtValidator.SymmetricKey(secret);
+            throw new CommandLineException($"The JWT key must be at least {AtrHubOptions.MinimumJwtKeyBytes} bytes; it is {keyBytes.Length}. Generate one with: openssl rand -base64 48");
         }
-        catch (InvalidOperationException ex)
-        {
-            throw new CommandLineException(ex.Message);
-        }
+
+        var key = new SymmetricSecurityKey(keyBytes);
 
         var lifetime = ParseDuration(values.GetValueOrDefault("ttl") ?? "1h");
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object>();
         if (scopes.Count > 0)
         {
-            claims[ScopeGrants.ScopesClaim] = scopes.ToArray();
+            claims[AtrClaims.Scopes] = scopes.ToArray();
         }
 
         if (publish)
         {
-            claims[ScopeGrants.PublishClaim] = true;
+            claims[AtrClaims.Publish] = true;
         }
 
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor

@@ -8,10 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Atr.Hub.Protocol;
+using Atr.Hub;
+using Atr.Server.Cli;
+using Atr.Server.Demo;
 using OpenTelemetry.Resources;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server;
 
 /// <summary>The standalone hub of <c>atr-server start</c>: Kestrel, the hub at <c>/</c>, settings from flags and configuration.</summary>
 internal static class HubServer
@@ -33,7 +35,7 @@ internal static class HubServer
         {
             if (server.DirectUpgrade)
             {
-                listen.Use(next => DirectUpgrade.Before(next, listen.ApplicationServices));
+                listen.UseAtrDirectUpgrade();
             }
         }));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -1,4 +1,4 @@
-namespace Atr.Hub.Cli;
+namespace Atr.Server.Cli;
 
 /// <summary>
 /// The flags of one command, read into configuration keys: <c>--server-port 7777</c> (or

@@ -1,4 +1,4 @@
-namespace Atr.Hub.Publishing;
+namespace Atr.Hub.HttpApi;
 
 /// <summary>The 202 answer of <c>POST /publish</c>: the ids of the published events, in request order, and how far they went.</summary>
 /// <param name="Ids">The events' ids.</param>

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
-namespace Atr.Hub.Publishing;
+namespace Atr.Hub.HttpApi;
 
 /// <summary>
 /// <c>POST /publish</c>: one event object or an array of them from any language; the hub fills

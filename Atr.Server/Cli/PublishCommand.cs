@@ -3,7 +3,7 @@ using System.Text.Json;
 using Atr.Publishing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Atr.Hub.Cli;
+namespace Atr.Server.Cli;
 
 /// <summary><c>atr-server publish</c>: one event, through Redis (<c>--redis</c>) or a hub (<c>--url</c>); prints its id.</summary>
 internal static class PublishCommand

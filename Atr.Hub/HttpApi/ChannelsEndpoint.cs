@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Atr.Hub.Publishing;
+namespace Atr.Hub.HttpApi;
 
 /// <summary>
 /// <c>GET /channels</c>: every event name publishers have announced (the original's
