@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.WebSockets;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Security;
@@ -29,11 +30,12 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
-    public WebSocketConnection(string id, string scope, AtrHubOptions options, HubMetrics metrics, TimeProvider timeProvider, ILogger logger)
+    public WebSocketConnection(string id, string scope, IPAddress? remoteAddress, AtrHubOptions options, HubMetrics metrics, TimeProvider timeProvider, ILogger logger)
     {
         _timeProvider = timeProvider;
         Id = id;
         Scope = scope;
+        RemoteAddress = remoteAddress;
         _options = options;
         _metrics = metrics;
         _logger = logger;
@@ -43,6 +45,9 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     public string Id { get; }
 
     public string Scope { get; }
+
+    /// <summary>Where the client connects from: the place it holds among its address's connections.</summary>
+    public IPAddress? RemoteAddress { get; }
 
     /// <summary>Bytes of frames queued and not yet written to the socket.</summary>
     public long PendingBytes => _queue.PendingBytes;
@@ -134,7 +139,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                     await ReceiveMessageAsync(socket, head).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (IsDisconnect(ex))
+            catch (Exception ex) when (ClientGone.Is(ex))
             {
                 // Peer timeout, a dropped TCP connection or an abort after the close timeout.
             }
@@ -226,7 +231,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
                 await socket.CloseOutputAsync(_closeStatus, _closeDescription, CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (IsDisconnect(ex))
+        catch (Exception ex) when (ClientGone.Is(ex))
         {
             // The client went away or missed the close timeout: a normal ending.
             RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
@@ -311,8 +316,4 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }
-
-    private static bool IsDisconnect(Exception ex)
-        => ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException
-            or Microsoft.AspNetCore.Connections.ConnectionAbortedException;
 }

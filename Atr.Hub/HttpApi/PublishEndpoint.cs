@@ -24,7 +24,7 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
-        var identity = await authorizer.AuthenticateAsync(context).ConfigureAwait(false);
+        var identity = await authorizer.AuthenticateAsync(ClientRequest.From(context)).ConfigureAwait(false);
         if (identity.KeysUnavailable)
         {
             return TypedResults.Problem(

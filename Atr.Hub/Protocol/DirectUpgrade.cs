@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Atr.Hub.Connections;
+using Atr.Hub.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -25,12 +26,14 @@ namespace Atr.Hub.Protocol;
 /// </summary>
 /// <remarks>
 /// Only the plain case is taken: a whole handshake in the connection's first read
-/// (<see cref="UpgradeRequest"/>), for a path that no other endpoint of the application claims,
-/// that the hub admits by the same <see cref="WebSocketEndpoint.AdmitAsync"/> as the HTTP path.
-/// Anything else (other requests, refusals, a failed subscription, custom scope rules or a request
-/// authenticator, which are written against a real request) goes on, unread, to the HTTP layer,
-/// which answers it as it always has. The first bytes are awaited for at most
-/// <see cref="FirstBytesWait"/> before the HTTP layer takes over with its own header timeout.
+/// (<see cref="UpgradeRequest"/>), for a path that no other endpoint of the application claims. It
+/// goes through the same steps as a handshake on the HTTP path
+/// (<see cref="WebSocketEndpoint.OpenAsync"/>); a refusal decided there — by admission, or a
+/// subscription the backplane cannot make — is left on the connection (<see cref="DecidedRefusal"/>)
+/// for the HTTP layer to answer, so Kestrel writes every refusal. Anything else (other requests,
+/// custom scope rules or a request authenticator, which are written against a real request) goes
+/// on, unread, to the HTTP layer, which answers it as it always has. The first bytes are awaited
+/// for at most <see cref="FirstBytesWait"/> before the HTTP layer takes over with its own header timeout.
 /// </remarks>
 internal sealed class DirectUpgrade
 {
@@ -87,95 +90,52 @@ internal sealed class DirectUpgrade
 
     public async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var handshake = await AdmitAsync(connection).ConfigureAwait(false);
-        if (handshake is null)
+        // Two frames for an open connection: this one and its run. The handshake's steps have theirs,
+        // which end once it is accepted.
+        if (await OpenAsync(connection).ConfigureAwait(false) is not { } opened)
         {
-            await _next(connection).ConfigureAwait(false);
             return;
         }
 
-        // One method from here to the end of the connection: every level of awaiting costs an idle connection its frame.
-        var admission = handshake.Admission;
-        try
+        await _endpoint.RunAsync(opened).ConfigureAwait(false);
+        if (opened.Socket.State != WebSocketState.Closed)
         {
-            WebSocketConnection subscribed;
-            try
-            {
-                subscribed = await _endpoint.SubscribeAsync(admission, connection.ConnectionClosed).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception)
-            {
-                // The HTTP path tries once more, and answers 503 if the backplane still cannot.
-                _endpoint.Release(admission);
-                admission = default;
-                await _next(connection).ConfigureAwait(false);
-                return;
-            }
-
-            var stream = new TransportStream(connection.Transport);
-            WebSocket socket;
-            try
-            {
-                await AcceptAsync(connection, handshake).ConfigureAwait(false);
-                handshake = null;
-                socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
-                {
-                    IsServer = true,
-                    KeepAliveInterval = _options.KeepAliveInterval,
-                    KeepAliveTimeout = _endpoint.KeepAliveTimeout,
-                });
-            }
-            catch (Exception ex)
-            {
-                await _endpoint.UnsubscribeAsync(subscribed).ConfigureAwait(false);
-                connection.Abort();
-                if (!IsClientGone(ex))
-                {
-                    throw;
-                }
-
-                return;
-            }
-
-            await _endpoint.RunAsync(subscribed, admission.ExpiresAt, socket, stream).ConfigureAwait(false);
-            if (socket.State != WebSocketState.Closed)
-            {
-                // Aborted (a peer timeout, a client that stopped reading): nothing more is to be sent.
-                connection.Abort();
-            }
-        }
-        finally
-        {
-            _endpoint.Release(admission);
+            // Aborted (a peer timeout, a client that stopped reading): nothing more is to be sent.
+            connection.Abort();
         }
     }
 
     /// <summary>
-    /// The admitted handshake at the start of <paramref name="connection"/>, or null to leave the
-    /// connection to the HTTP layer. The request it was read into ends here: an open connection
-    /// keeps only the key and length of its handshake.
+    /// Reads the connection's handshake and takes it through the endpoint's steps; null when the
+    /// connection was not upgraded here: not a handshake this path takes, refused (the HTTP layer
+    /// answered it), or gone.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Handshake?> AdmitAsync(ConnectionContext connection)
+    private async ValueTask<WebSocketEndpoint.Opened?> OpenAsync(ConnectionContext connection)
     {
         var request = await ReadHandshakeAsync(connection).ConfigureAwait(false);
         if (request is null || !IsRawEndpoint(request.Path))
         {
+            await _next(connection).ConfigureAwait(false);
             return null;
         }
 
+        var handshake = new ConnectionHandshake(this, connection, request.Key, request.Length);
         try
         {
-            var (admission, refusal) = await _endpoint.AdmitAsync(HandshakeContext(connection, request), request.Path[1..]).ConfigureAwait(false);
-            return refusal is null ? new Handshake(admission, request.Key, request.Length) : null;
+            var client = new ClientRequest(
+                request.Path[1..],
+                request.Query,
+                request.Origin,
+                request.Authorization,
+                (connection.RemoteEndPoint as IPEndPoint)?.Address,
+                connection.ConnectionClosed);
+            return await _endpoint.OpenAsync(client, handshake).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception) when (!handshake.Answered)
         {
-            // Whatever went wrong (the client gone, a check that failed), the HTTP path meets it again and answers as it does.
+            // A check that failed before anything was answered: the HTTP path meets it again and answers as it does.
+            await _next(connection).ConfigureAwait(false);
             return null;
         }
     }
@@ -195,7 +155,7 @@ internal sealed class DirectUpgrade
         {
             result = await input.ReadAsync(wait.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException || IsClientGone(ex))
+        catch (Exception ex) when (ClientGone.Is(ex))
         {
             // Silent for too long, or gone: the HTTP layer gets the connection as it is.
             return null;
@@ -214,52 +174,6 @@ internal sealed class DirectUpgrade
             // Nothing consumed, nothing examined: the next read (the HTTP layer's, or the accept) sees it all again at once.
             input.AdvanceTo(result.Buffer.Start);
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask AcceptAsync(ConnectionContext connection, Handshake handshake)
-    {
-        var input = connection.Transport.Input;
-        var result = await input.ReadAsync().ConfigureAwait(false);
-        input.AdvanceTo(result.Buffer.GetPosition(handshake.Length));
-        var output = connection.Transport.Output;
-        output.Advance(UpgradeRequest.SwitchingProtocols(handshake.Key, output.GetSpan(UpgradeRequest.SwitchingProtocolsLength)));
-        var flush = await output.FlushAsync().ConfigureAwait(false);
-        if (flush.IsCompleted || flush.IsCanceled)
-        {
-            throw new IOException("The client closed the connection during the handshake.");
-        }
-    }
-
-    private static bool IsClientGone(Exception ex) => ex is IOException or OperationCanceledException or ConnectionAbortedException or ObjectDisposedException;
-
-    /// <summary>The handshake as a request, for the checks the HTTP path makes on its own request. It lives for the checks only.</summary>
-    private static DefaultHttpContext HandshakeContext(ConnectionContext connection, UpgradeRequest request)
-    {
-        // Room for what the checks add (items, the user, the parsed query) without growing.
-        var features = new FeatureCollection(12);
-        features.Set<IHttpRequestFeature>(new HttpRequestFeature
-        {
-            Protocol = "HTTP/1.1",
-            Scheme = "http",
-            Method = HttpMethods.Get,
-            PathBase = string.Empty,
-            Path = request.Path,
-            QueryString = request.Query,
-            Headers = request.Headers,
-        });
-        var remote = connection.RemoteEndPoint as IPEndPoint;
-        var local = connection.LocalEndPoint as IPEndPoint;
-        features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
-        {
-            ConnectionId = connection.ConnectionId,
-            RemoteIpAddress = remote?.Address,
-            RemotePort = remote?.Port ?? 0,
-            LocalIpAddress = local?.Address,
-            LocalPort = local?.Port ?? 0,
-        });
-        features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = connection.ConnectionClosed });
-        return new DefaultHttpContext(features);
     }
 
     /// <summary>Whether routing would send <paramref name="path"/> to the raw endpoint: its first segment is not another endpoint's.</summary>
@@ -311,8 +225,61 @@ internal sealed class DirectUpgrade
         return rawAtRoot ? claimed : null;
     }
 
-    /// <summary>An admitted handshake: what serving it needs of the request.</summary>
-    private sealed record Handshake(WebSocketEndpoint.Admission Admission, string Key, int Length);
+    /// <summary>
+    /// A handshake read off the connection: a refusal is left to the HTTP layer to answer
+    /// (<see cref="DecidedRefusal"/>); the upgrade is a 101 written straight into the output pipe and
+    /// a WebSocket on the transport's own pipes.
+    /// </summary>
+    private sealed class ConnectionHandshake(DirectUpgrade owner, ConnectionContext connection, string key, int length) : IRawHandshake
+    {
+        /// <summary>Whether the connection was handed to the HTTP layer or its upgrade begun: it has no second chance.</summary>
+        public bool Answered { get; private set; }
+
+        public Task RefuseAsync(WebSocketEndpoint.Refusal refusal)
+        {
+            Answered = true;
+            DecidedRefusal.Leave(connection, refusal, key);
+            return owner._next(connection);
+        }
+
+        public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
+        {
+            Answered = true;
+            try
+            {
+                await SwitchProtocolsAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                connection.Abort();
+                throw;
+            }
+
+            var stream = new TransportStream(connection.Transport);
+            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = owner._options.KeepAliveInterval,
+                KeepAliveTimeout = owner._endpoint.KeepAliveTimeout,
+            });
+            return (socket, stream);
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        private async ValueTask SwitchProtocolsAsync()
+        {
+            var input = connection.Transport.Input;
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            input.AdvanceTo(result.Buffer.GetPosition(length));
+            var output = connection.Transport.Output;
+            output.Advance(UpgradeRequest.SwitchingProtocols(key, output.GetSpan(UpgradeRequest.SwitchingProtocolsLength)));
+            var flush = await output.FlushAsync().ConfigureAwait(false);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                throw new IOException("The client closed the connection during the handshake.");
+            }
+        }
+    }
 
     /// <summary>First-read timeouts, on the hub's clock; one that fired is not reused.</summary>
     private sealed class WaitPolicy(TimeProvider timeProvider) : PooledObjectPolicy<CancellationTokenSource>

@@ -1,15 +1,10 @@
 using Atr.Publishing;
-using Microsoft.AspNetCore.Http;
 
 namespace Atr.Hub.Protocol;
 
 /// <summary>The default scope: <c>/organization/1234</c> listens to <c>organization.1234</c>, <c>/</c> to the unscoped stream.</summary>
-internal sealed class PathScope : IRequestScope
+internal static class PathScope
 {
-    public static readonly PathScope Instance = new();
-
-    public ValueTask<string?> GetScopeAsync(HttpContext context, string path) => ValueTask.FromResult(Parse(path));
-
     /// <summary>Parses <c>type/id[/type/id…]</c>; null when a segment is empty or invalid, or the count is odd.</summary>
     public static string? Parse(string path)
     {

@@ -2,8 +2,6 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 
 namespace Atr.Hub.Protocol;
 
@@ -14,10 +12,11 @@ namespace Atr.Hub.Protocol;
 /// </summary>
 /// <param name="Path">The request path, from its leading <c>/</c>.</param>
 /// <param name="Query">The query string with its leading <c>?</c>, or empty.</param>
-/// <param name="Headers">The headers the hub's checks read (Origin, Authorization); the others are checked here and not kept.</param>
+/// <param name="Origin">The Origin header (several joined by commas, as a request's headers join them), or null.</param>
+/// <param name="Authorization">The Authorization header (several joined by commas), or null. The other headers are checked here and not kept.</param>
 /// <param name="Key">The client's Sec-WebSocket-Key.</param>
 /// <param name="Length">The handshake's length in bytes, through the empty line that ends it.</param>
-internal sealed record UpgradeRequest(string Path, string Query, HeaderDictionary Headers, string Key, int Length)
+internal sealed record UpgradeRequest(string Path, string Query, string? Origin, string? Authorization, string Key, int Length)
 {
     /// <summary>The longest handshake read here; a longer one is left to the HTTP layer.</summary>
     public const int MaxLength = 8 * 1024;
@@ -104,8 +103,7 @@ internal sealed record UpgradeRequest(string Path, string Query, HeaderDictionar
             return null;
         }
 
-        var headers = new HeaderDictionary();
-        string? key = null;
+        string? key = null, origin = null, authorization = null;
         int count = 0, hosts = 0, upgrades = 0, versions = 0, keys = 0;
         bool websocket = false, connectionUpgrade = false, version13 = false;
         var rest = lineEnd < 0 ? default : head[(lineEnd + 2)..];
@@ -155,18 +153,22 @@ internal sealed record UpgradeRequest(string Path, string Query, HeaderDictionar
             }
             else if (Ascii.EqualsIgnoreCase(name, "Origin"u8))
             {
-                headers.Append(HeaderNames.Origin, Encoding.ASCII.GetString(value));
+                origin = Joined(origin, value);
             }
             else if (Ascii.EqualsIgnoreCase(name, "Authorization"u8))
             {
-                headers.Append(HeaderNames.Authorization, Encoding.ASCII.GetString(value));
+                authorization = Joined(authorization, value);
             }
         }
 
         return hosts == 1 && upgrades == 1 && websocket && connectionUpgrade && versions == 1 && version13 && keys == 1 && IsValidKey(key!)
-            ? new UpgradeRequest(Encoding.ASCII.GetString(path), Encoding.ASCII.GetString(query), headers, key!, length)
+            ? new UpgradeRequest(Encoding.ASCII.GetString(path), Encoding.ASCII.GetString(query), origin, authorization, key!, length)
             : null;
     }
+
+    // A header given twice reads as its values joined by a comma, as StringValues.ToString() joins them on the HTTP path.
+    private static string Joined(string? earlier, ReadOnlySpan<byte> value)
+        => earlier is null ? Encoding.ASCII.GetString(value) : earlier + "," + Encoding.ASCII.GetString(value);
 
     private static bool HasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
     {

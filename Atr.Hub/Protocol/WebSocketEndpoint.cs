@@ -12,8 +12,12 @@ using Microsoft.Net.Http.Headers;
 namespace Atr.Hub.Protocol;
 
 /// <summary>
-/// The raw WebSocket endpoint: checks the request, answers refusals with an HTTP status and a
-/// one-line reason before any upgrade, then subscribes, upgrades and runs the connection.
+/// The raw WebSocket endpoint. Every handshake, whether it came through the HTTP pipeline
+/// (<see cref="HandleAsync"/>) or was read off the connection by <see cref="DirectUpgrade"/>, takes
+/// the same steps: admission (refusals answered with an HTTP status and a one-line reason before
+/// any upgrade), subscription, accept (<see cref="OpenAsync"/>), then the connection's run, at
+/// whose end it is unsubscribed and its place among its address's connections given back
+/// (<see cref="RunAsync"/>).
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
     ScopeAuthorizer authorizer,
@@ -44,13 +48,16 @@ internal sealed partial class WebSocketEndpoint(
     /// </summary>
     public readonly record struct Admission(string Scope, DateTimeOffset? ExpiresAt, IPAddress? Address);
 
+    /// <summary>A connection whose handshake is complete: subscribed, accepted, ready to <see cref="RunAsync"/>.</summary>
+    public readonly record struct Opened(WebSocketConnection Connection, WebSocket Socket, IFrameHolder? Holder, DateTimeOffset? ExpiresAt);
+
     public async Task HandleAsync(HttpContext context, string? path)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
             if (context.Request.Headers.ContainsKey(HeaderNames.Upgrade))
             {
-                await RefuseAsync(context, StatusCodes.Status400BadRequest, "Malformed WebSocket handshake: a GET with Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13 is needed.").ConfigureAwait(false);
+                await WriteTextAsync(context, StatusCodes.Status400BadRequest, "Malformed WebSocket handshake: a GET with Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13 is needed.").ConfigureAwait(false);
                 return;
             }
 
@@ -59,74 +66,93 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        var (admission, refusal) = await AdmitAsync(context, path ?? string.Empty).ConfigureAwait(false);
-        if (refusal is { } refused)
+        var handshake = new HttpHandshake(context, new WebSocketAcceptContext { KeepAliveInterval = _options.KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
+        if (DecidedRefusal.Take(context) is { } decided)
         {
-            if (refused.Status == StatusCodes.Status401Unauthorized)
-            {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-            }
-
-            await RefuseAsync(context, refused.Status, refused.Reason).ConfigureAwait(false);
+            // Read and refused at the connection already: answered here, as Kestrel answers every refusal.
+            await handshake.RefuseAsync(decided).ConfigureAwait(false);
             return;
         }
 
-        try
+        if (await OpenAsync(ClientRequest.From(context, path ?? string.Empty), handshake).ConfigureAwait(false) is { } opened)
         {
-            WebSocketConnection connection;
-            try
-            {
-                connection = await SubscribeAsync(admission, context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                metrics.SubscriptionFailed();
-                LogSubscribeFailed(_logger, admission.Scope, ex);
-                await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable; retry shortly.").ConfigureAwait(false);
-                return;
-            }
-
-            WebSocket socket;
-            try
-            {
-                socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-                {
-                    KeepAliveInterval = _options.KeepAliveInterval,
-                    KeepAliveTimeout = KeepAliveTimeout,
-                }).ConfigureAwait(false);
-            }
-            catch
-            {
-                await UnsubscribeAsync(connection).ConfigureAwait(false);
-                throw;
-            }
-
-            await RunAsync(connection, admission.ExpiresAt, socket, context.Features.Get<FrameBatcher>()).ConfigureAwait(false);
-        }
-        finally
-        {
-            Release(admission);
+            await RunAsync(opened).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Decides on a WebSocket handshake for <paramref name="path"/>: the node is not stopping, the
-    /// Origin is allowed, the scope rules, token and grants let it in, and its address has a place
-    /// left. An admission holds that place until <see cref="Release"/> gives it back.
+    /// Admits, subscribes and accepts a handshake. A refusal is answered through
+    /// <paramref name="handshake"/>, a subscription the backplane cannot make is counted, logged and
+    /// answered with 503, and a client gone meanwhile leaves nothing behind.
     /// </summary>
-    public async ValueTask<(Admission Admission, Refusal? Refusal)> AdmitAsync(HttpContext context, string path)
+    /// <returns>The connection to run, or null when there is none.</returns>
+    public async ValueTask<Opened?> OpenAsync<THandshake>(ClientRequest request, THandshake handshake)
+        where THandshake : IRawHandshake
+    {
+        var (admission, refusal) = await AdmitAsync(request).ConfigureAwait(false);
+        if (refusal is { } refused)
+        {
+            await handshake.RefuseAsync(refused).ConfigureAwait(false);
+            return null;
+        }
+
+        // Subscribed before the upgrade: once the client sees the connection open, nothing published to its scope can be missed.
+        var connection = new WebSocketConnection(connections.NextId(), admission.Scope, admission.Address, _options, metrics, timeProvider, _connectionLogger);
+        try
+        {
+            await subscriptions.AddAsync(admission.Scope, connection, request.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            connection.Dispose();
+            Release(admission);
+            if (ex is OperationCanceledException && request.Aborted.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            metrics.SubscriptionFailed();
+            LogSubscribeFailed(_logger, admission.Scope, ex);
+            await handshake.RefuseAsync(new Refusal(StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable; retry shortly.")).ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            var (socket, holder) = await handshake.AcceptAsync().ConfigureAwait(false);
+            return new Opened(connection, socket, holder, admission.ExpiresAt);
+        }
+        catch (Exception ex)
+        {
+            await UnsubscribeAsync(connection).ConfigureAwait(false);
+            Release(admission);
+            if (ClientGone.Is(ex))
+            {
+                return null;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Decides on a WebSocket handshake: the node is not stopping, the Origin is allowed, the scope
+    /// rules, token and grants let it in, and its address has a place left. An admission holds that
+    /// place until <see cref="Release"/> gives it back.
+    /// </summary>
+    public async ValueTask<(Admission Admission, Refusal? Refusal)> AdmitAsync(ClientRequest request)
     {
         if (connections.IsStopping)
         {
             return (default, new Refusal(StatusCodes.Status503ServiceUnavailable, "Server shutting down; reconnect to another node or retry shortly."));
         }
 
-        if (!origins.Allows(context))
+        if (!origins.Allows(request.Origin))
         {
             return (default, new Refusal(StatusCodes.Status403Forbidden, "Origin not allowed: the hub's --allowed-origins does not list it."));
         }
 
-        var decision = await authorizer.AuthorizePathAsync(context, path).ConfigureAwait(false);
+        var decision = await authorizer.AuthorizePathAsync(request).ConfigureAwait(false);
         Refusal? refusal = decision.Outcome switch
         {
             ScopeAuthorizer.Outcome.Allowed => null,
@@ -141,49 +167,16 @@ internal sealed partial class WebSocketEndpoint(
             return (default, refusal);
         }
 
-        var address = context.Connection.RemoteIpAddress;
-        return limiter.TryAcquire(address)
-            ? (new Admission(decision.Scope, decision.ExpiresAt, address), null)
+        return limiter.TryAcquire(request.RemoteAddress)
+            ? (new Admission(decision.Scope, decision.ExpiresAt, request.RemoteAddress), null)
             : (default, new Refusal(StatusCodes.Status429TooManyRequests, "Too many connections from this address."));
     }
 
-    /// <summary>Gives back the place an admission holds among its address's connections.</summary>
-    public void Release(Admission admission) => limiter.Release(admission.Address);
-
     /// <summary>
-    /// Subscribes an admitted handshake's scope, before the upgrade: once the client sees the
-    /// connection open, nothing published to its scope can be missed.
+    /// Runs an opened connection to its end; it is then unsubscribed and its place given back.
+    /// Not an async method: an idle connection holds the frame of its own run, and no other.
     /// </summary>
-    /// <exception cref="Exception">The backplane could not subscribe; nothing is left subscribed.</exception>
-    public async Task<WebSocketConnection> SubscribeAsync(Admission admission, CancellationToken aborted)
-    {
-        var connection = new WebSocketConnection(connections.NextId(), admission.Scope, _options, metrics, timeProvider, _connectionLogger);
-        try
-        {
-            await subscriptions.AddAsync(admission.Scope, connection, aborted).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Undoes <see cref="SubscribeAsync"/> for a connection whose handshake did not complete.</summary>
-    public async Task UnsubscribeAsync(WebSocketConnection connection)
-    {
-        await subscriptions.RemoveAsync(connection.Scope, connection).ConfigureAwait(false);
-        connection.Dispose();
-    }
-
-    /// <summary>Runs a subscribed connection on its accepted WebSocket to its end, then unsubscribes it.</summary>
-    /// <param name="connection">The connection <see cref="SubscribeAsync"/> gave.</param>
-    /// <param name="expiresAt">When its token expires.</param>
-    /// <param name="socket">The accepted WebSocket.</param>
-    /// <param name="holder">The stream under <paramref name="socket"/>, when it can hold frames back.</param>
-    public Task RunAsync(WebSocketConnection connection, DateTimeOffset? expiresAt, WebSocket socket, IFrameHolder? holder)
-        => connection.RunAsync(socket, expiresAt, holder, this);
+    public Task RunAsync(Opened opened) => opened.Connection.RunAsync(opened.Socket, opened.ExpiresAt, opened.Holder, this);
 
     // Tracked once accepted: a drain that began during the handshake is seen by Add, which closes it at once.
     void IConnectionLifetime.Started(WebSocketConnection connection)
@@ -197,15 +190,39 @@ internal sealed partial class WebSocketEndpoint(
         metrics.ConnectionClosed();
         connections.Remove(connection);
         await UnsubscribeAsync(connection).ConfigureAwait(false);
+        limiter.Release(connection.RemoteAddress);
     }
 
-    private static Task RefuseAsync(HttpContext context, int status, string reason)
-        => WriteTextAsync(context, status, reason);
+    /// <summary>Gives back the place an admission holds among its address's connections.</summary>
+    private void Release(Admission admission) => limiter.Release(admission.Address);
+
+    private async Task UnsubscribeAsync(WebSocketConnection connection)
+    {
+        await subscriptions.RemoveAsync(connection.Scope, connection).ConfigureAwait(false);
+        connection.Dispose();
+    }
 
     private static Task WriteTextAsync(HttpContext context, int status, string text)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(text + "\n");
+    }
+
+    /// <summary>A handshake through the HTTP pipeline: refusals are written as responses, the upgrade is the WebSocket middleware's.</summary>
+    private readonly struct HttpHandshake(HttpContext context, WebSocketAcceptContext accept) : IRawHandshake
+    {
+        public Task RefuseAsync(Refusal refusal)
+        {
+            if (refusal.Status == StatusCodes.Status401Unauthorized)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+            }
+
+            return WriteTextAsync(context, refusal.Status, refusal.Reason);
+        }
+
+        public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
+            => (await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false), context.Features.Get<FrameBatcher>());
     }
 }

@@ -2,13 +2,12 @@ using System.Net;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
-using Microsoft.Net.Http.Headers;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Atr.Hub.Security;
 
@@ -40,15 +39,18 @@ internal sealed class JwtValidator
     }
 
     /// <summary>The request's token: <c>?access_token=</c> first (what browsers can send), else <c>Authorization: Bearer</c>.</summary>
-    public static string? TokenOf(HttpRequest request)
+    /// <param name="query">The query string, with or without its leading <c>?</c>; read as <c>HttpRequest.Query</c> reads it.</param>
+    /// <param name="authorization">The Authorization header, or null.</param>
+    public static string? TokenOf(string query, string? authorization)
     {
-        if (request.Query.TryGetValue(QueryParameter, out var query) && !string.IsNullOrEmpty(query))
+        if (QueryHelpers.ParseNullableQuery(query) is { } parameters
+            && parameters.TryGetValue(QueryParameter, out var token)
+            && !string.IsNullOrEmpty(token))
         {
-            return query.ToString();
+            return token.ToString();
         }
 
-        var header = request.Headers[HeaderNames.Authorization].ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        return authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>The token's principal, or null when it is not valid.</summary>

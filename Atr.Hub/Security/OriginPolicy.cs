@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace Atr.Hub.Security;
 
@@ -11,15 +9,7 @@ internal sealed class OriginPolicy(IOptions<AtrHubOptions> options)
         options.Value.AllowedOrigins.Select(o => o.Trim().TrimEnd('/')).Where(o => o.Length > 0),
         StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Whether the request may connect: it has no Origin (not a browser), none are listed, or its Origin is listed.</summary>
-    public bool Allows(HttpContext context)
-    {
-        if (_allowed.Count == 0)
-        {
-            return true;
-        }
-
-        var origin = context.Request.Headers[HeaderNames.Origin];
-        return origin.Count == 0 || _allowed.Contains(origin.ToString().Trim().TrimEnd('/'));
-    }
+    /// <summary>Whether a request with this Origin header may connect: it has none (not a browser), none are listed, or its Origin is listed.</summary>
+    public bool Allows(string? origin)
+        => _allowed.Count == 0 || origin is null || _allowed.Contains(origin.Trim().TrimEnd('/'));
 }

@@ -49,10 +49,11 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         public bool AllowsPublish(string scope) => Grants is null || Grants.AllowsPublish(scope);
     }
 
-    /// <summary>Validates the request's token (once per request) with Atr's scheme; in anonymous mode, lets everyone in.</summary>
-    public async ValueTask<Identity> AuthenticateAsync(HttpContext context)
+    /// <summary>Validates the request's token (once per HTTP request) with Atr's scheme; in anonymous mode, lets everyone in.</summary>
+    public async ValueTask<Identity> AuthenticateAsync(ClientRequest request)
     {
-        if (context.Items.TryGetValue(IdentityKey, out var cached) && cached is Identity known)
+        var context = request.Context;
+        if (context is not null && context.Items.TryGetValue(IdentityKey, out var cached) && cached is Identity known)
         {
             return known;
         }
@@ -64,12 +65,12 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         }
         else
         {
-            var token = JwtValidator.TokenOf(context.Request);
+            var token = JwtValidator.TokenOf(request.Query, request.Authorization);
             ClaimsPrincipal? principal = null;
             var unavailable = false;
             try
             {
-                principal = token is null ? null : await tokens.ValidateAsync(token, context.RequestAborted).ConfigureAwait(false);
+                principal = token is null ? null : await tokens.ValidateAsync(token, request.Aborted).ConfigureAwait(false);
             }
             catch (KeysUnavailableException)
             {
@@ -85,7 +86,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             if (principal is not null)
             {
                 // The application's authenticator sees who is asking.
-                context.User = principal;
+                context?.User = principal;
                 identity = new Identity(true, ScopeGrants.From(principal), Expiry(principal));
             }
             else
@@ -94,21 +95,22 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             }
         }
 
-        context.Items[IdentityKey] = identity;
+        context?.Items[IdentityKey] = identity;
         return identity;
     }
 
-    /// <summary>Decides for a raw endpoint path below the hub's base path (<c>organization/1234</c>).</summary>
-    public async ValueTask<Decision> AuthorizePathAsync(HttpContext context, string path)
+    /// <summary>Decides for a raw endpoint path below the hub's base path (<see cref="ClientRequest.Path"/>: <c>organization/1234</c>).</summary>
+    public async ValueTask<Decision> AuthorizePathAsync(ClientRequest request)
     {
-        var rules = options.Value.RequestScope ?? PathScope.Instance;
-        var scope = await rules.GetScopeAsync(context, path).ConfigureAwait(false);
+        var scope = options.Value.RequestScope is { } rules
+            ? await rules.GetScopeAsync(ApplicationContext(request), request.Path).ConfigureAwait(false)
+            : PathScope.Parse(request.Path);
         if (scope is null || !RoutingKeys.IsValidScope(scope))
         {
             return new Decision(Outcome.Malformed, string.Empty, null);
         }
 
-        var identity = await AuthenticateAsync(context).ConfigureAwait(false);
+        var identity = await AuthenticateAsync(request).ConfigureAwait(false);
         if (!identity.IsAuthenticated)
         {
             return new Decision(identity.KeysUnavailable ? Outcome.KeysUnavailable : Outcome.Unauthenticated, scope, null);
@@ -119,7 +121,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             return new Decision(Outcome.NotGranted, scope, identity.ExpiresAt);
         }
 
-        if (options.Value.RequestAuthenticator is { } authenticator && !await authenticator.MatchesAsync(context, scope).ConfigureAwait(false))
+        if (options.Value.RequestAuthenticator is { } authenticator && !await authenticator.MatchesAsync(ApplicationContext(request), scope).ConfigureAwait(false))
         {
             return new Decision(Outcome.Refused, scope, identity.ExpiresAt);
         }
@@ -128,10 +130,15 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
     }
 
     /// <summary>Decides for a scope key (<c>organization.1234</c>), through the same rules as its path form.</summary>
-    public ValueTask<Decision> AuthorizeScopeAsync(HttpContext context, string scope)
+    public ValueTask<Decision> AuthorizeScopeAsync(ClientRequest request, string scope)
         => RoutingKeys.IsValidScope(scope)
-            ? AuthorizePathAsync(context, scope.Replace('.', '/'))
+            ? AuthorizePathAsync(request with { Path = scope.Replace('.', '/') })
             : ValueTask.FromResult(new Decision(Outcome.Malformed, string.Empty, null));
+
+    // The application's scope rules and authenticator are written against a real request; a
+    // handshake read off the connection is taken only when neither is configured.
+    private static HttpContext ApplicationContext(ClientRequest request)
+        => request.Context ?? throw new InvalidOperationException("The application's request scope and authenticator need the HTTP request; this handshake has none.");
 
     private static DateTimeOffset? Expiry(ClaimsPrincipal principal)
         => long.TryParse(principal.FindFirst("exp")?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)

@@ -66,12 +66,13 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     public override async Task OnConnectedAsync()
     {
         var httpContext = Context.GetHttpContext() ?? throw new HubException("This connection has no HTTP request to authorize.");
-        if (!_origins.Allows(httpContext))
+        var request = ClientRequest.From(httpContext);
+        if (!_origins.Allows(request.Origin))
         {
             throw new HubException("403: Origin not allowed: the hub's --allowed-origins does not list it.");
         }
 
-        var identity = await _authorizer.AuthenticateAsync(httpContext).ConfigureAwait(false);
+        var identity = await _authorizer.AuthenticateAsync(request).ConfigureAwait(false);
         if (identity.KeysUnavailable)
         {
             throw new HubException("503: The keys that verify tokens cannot be fetched right now; retry shortly.");
@@ -82,7 +83,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             throw new HubException("401: A valid token is required: pass it with accessTokenFactory (access_token) or Authorization: Bearer.");
         }
 
-        var address = httpContext.Connection.RemoteIpAddress;
+        var address = request.RemoteAddress;
         if (!_limiter.TryAcquire(address))
         {
             throw new HubException("429: Too many connections from this address.");
@@ -123,7 +124,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         ArgumentNullException.ThrowIfNull(scope);
         var session = Session;
         var httpContext = Context.GetHttpContext() ?? throw new HubException("This connection has no HTTP request to authorize scopes with.");
-        var decision = await _authorizer.AuthorizeScopeAsync(httpContext, scope).ConfigureAwait(false);
+        var decision = await _authorizer.AuthorizeScopeAsync(ClientRequest.From(httpContext), scope).ConfigureAwait(false);
         switch (decision.Outcome)
         {
             case ScopeAuthorizer.Outcome.Malformed:

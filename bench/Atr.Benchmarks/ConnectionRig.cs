@@ -52,7 +52,7 @@ internal sealed class ConnectionRig : IDisposable
         for (var i = 0; i < count; i++)
         {
             var connection = new WebSocketConnection(
-                _connections.Count.ToString(CultureInfo.InvariantCulture), Scope, _options, _metrics, TimeProvider.System, NullLogger.Instance);
+                _connections.Count.ToString(CultureInfo.InvariantCulture), Scope, null, _options, _metrics, TimeProvider.System, NullLogger.Instance);
             var stream = new DiscardStream(_sink);
             var batcher = new FrameBatcher(stream);
             var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = _keepAliveInterval });

@@ -2,11 +2,12 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Atr.Hub.Backplane;
 using Atr.Hub.Protocol;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Hub.Tests.Security;
 using Atr.Testing;
-using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Atr.Hub.Tests;
@@ -41,9 +42,8 @@ public sealed class DirectUpgradeTests
         Assert.Equal("?access_token=abc", request.Query);
         Assert.Equal(SampleKey, request.Key);
         Assert.Equal(Encoding.ASCII.GetByteCount(text), request.Length);
-        Assert.Equal("https://app.example", request.Headers[HeaderNames.Origin].ToString());
-        Assert.Equal("Bearer xyz", request.Headers[HeaderNames.Authorization].ToString());
-        Assert.False(request.Headers.ContainsKey(HeaderNames.UserAgent));
+        Assert.Equal("https://app.example", request.Origin);
+        Assert.Equal("Bearer xyz", request.Authorization);
     }
 
     [Fact]
@@ -180,6 +180,42 @@ public sealed class DirectUpgradeTests
     }
 
     [Fact]
+    public async Task ARefusalDecidedAtTheConnectionAnswersItsOwnHandshakeOnly()
+    {
+        await using var hub = await HubHost.StartWithJwtAsync();
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var stream = client.GetStream();
+        var token = TestTokens.Hs256(["organization.1"]);
+
+        // Refused at the connection and answered by Kestrel, which keeps the connection open; the
+        // next handshake on it (another key) is decided afresh.
+        var refused = await RawHttp.ExchangeAsync(stream, Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1")));
+        var admitted = await RawHttp.ExchangeAsync(stream, Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1?access_token=" + token, key: "AQIDBAUGBwgJCgsMDQ4PEA==")));
+
+        Assert.Equal(401, refused.Status);
+        Assert.Equal(101, admitted.Status);
+    }
+
+    [Fact]
+    public async Task ASubscriptionTheBackplaneCannotMakeIsAskedCountedAndAnsweredOnceOnEitherPath()
+    {
+        foreach (var direct in new[] { true, false })
+        {
+            var backplane = new FailingBackplane();
+            await using var hub = await HubHost.StartAsync(directUpgrade: direct, configure: builder => builder.Services.AddSingleton<IBackplane>(backplane));
+
+            var response = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
+
+            Assert.Equal(503, response.Status);
+            Assert.Contains("Event backplane unavailable", response.Body, StringComparison.Ordinal);
+            Assert.Equal(1, backplane.Subscribes);
+            Assert.Equal(1, hub.Metrics.SubscriptionFailures);
+            Assert.Equal(0, hub.Metrics.ConnectionsOpened);
+        }
+    }
+
+    [Fact]
     public async Task HostFilteringStillAppliesToEveryHandshake()
     {
         await using var hub = await HubHost.StartAsync(configure: builder => builder.Configuration["AllowedHosts"] = "hub.example");
@@ -201,6 +237,30 @@ public sealed class DirectUpgradeTests
         Assert.Equal(101, response.Status);
         Assert.Contains("\r\nDate: ", response.Head, StringComparison.Ordinal);
         Assert.Equal(1, Volatile.Read(ref asked));
+    }
+
+    /// <summary>A backplane that cannot subscribe, and counts how often it was asked.</summary>
+    private sealed class FailingBackplane : IBackplane
+    {
+        private int _subscribes;
+
+        public int Subscribes => Volatile.Read(ref _subscribes);
+
+        public string Name => "failing";
+
+        public bool IsDelivering => false;
+
+        public Task RunAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+
+        public Task SubscribeAsync(string scope, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _subscribes);
+            return Task.FromException(new InvalidOperationException("The backplane cannot subscribe."));
+        }
+
+        public Task UnsubscribeAsync(string scope) => Task.CompletedTask;
+
+        public Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) => Task.FromResult(false);
     }
 
     private sealed class CountingAuthenticator(Action asked) : IRequestAuthenticator

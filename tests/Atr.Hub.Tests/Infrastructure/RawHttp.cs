@@ -43,6 +43,13 @@ internal static class RawHttp
         return await ReadResponseAsync(stream, cancellationToken);
     }
 
+    /// <summary>Sends <paramref name="request"/> on a connection already open and reads its answer: the next request of a kept-alive connection.</summary>
+    public static async Task<Response> ExchangeAsync(NetworkStream stream, ReadOnlyMemory<byte> request)
+    {
+        await stream.WriteAsync(request).AsTask().DefaultTimeout();
+        return await ReadResponseAsync(stream, CancellationToken.None);
+    }
+
     /// <summary>Reads one response, up to the end of its head for a 101 and of its body otherwise.</summary>
     private static async Task<Response> ReadResponseAsync(NetworkStream stream, CancellationToken cancellationToken)
     {
