@@ -12,6 +12,13 @@ internal interface IBackplane
     /// <summary>Whether events flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
     bool IsDelivering { get; }
 
+    /// <summary>
+    /// The backplane's own upkeep, from the node's start until <paramref name="stoppingToken"/>
+    /// (Redis: connect without holding up the start, then keep proving the subscription); completes
+    /// at once for a backplane that needs none.
+    /// </summary>
+    Task RunAsync(CancellationToken stoppingToken);
+
     /// <summary>Starts receiving the events of <paramref name="scope"/>; completes once the subscription is in place.</summary>
     Task SubscribeAsync(string scope, CancellationToken cancellationToken);
 

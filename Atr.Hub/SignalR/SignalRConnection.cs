@@ -16,6 +16,11 @@ namespace Atr.Hub.SignalR;
 /// </summary>
 internal sealed partial class SignalRConnection : IEventRecipient
 {
+    // The invocation event(payload), serialized lazily and cached per hub protocol by SignalR: made
+    // once per event, each protocol's bytes once per event, shared by every SignalR connection.
+    private static readonly Func<ReadOnlyMemory<byte>, SerializedHubMessage> EventInvocation =
+        static payload => new SerializedHubMessage(new InvocationMessage(AtrHub.EventMethod, [new EventArgument(payload)]));
+
     private readonly HubConnectionContext _connection;
     private readonly SendQueue _queue;
     private readonly HubMetrics _metrics;
@@ -142,7 +147,7 @@ internal sealed partial class SignalRConnection : IEventRecipient
             await _connection.WriteAsync(new CloseMessage("Token expired; reconnect with a fresh token.", allowReconnect: true)).AsTask()
                 .WaitAsync(TimeSpan.FromSeconds(2), _timeProvider).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is TimeoutException || IsGone(ex))
         {
         }
 
@@ -158,7 +163,7 @@ internal sealed partial class SignalRConnection : IEventRecipient
                 var sent = 0;
                 while (_queue.TryTake(out var frame))
                 {
-                    await _connection.WriteAsync(frame.HubMessage, _connection.ConnectionAborted).ConfigureAwait(false);
+                    await _connection.WriteAsync(frame.Encoded(EventInvocation), _connection.ConnectionAborted).ConfigureAwait(false);
                     _queue.Sent(frame.Payload.Length);
                     if (++sent == SendQueue.CountedTogether)
                     {
@@ -173,10 +178,13 @@ internal sealed partial class SignalRConnection : IEventRecipient
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (IsGone(ex))
         {
             // The connection ended while an event was being written.
             _queue.Complete();
         }
     }
+
+    // SignalR's connection also refuses a write once its output has completed (InvalidOperationException).
+    private static bool IsGone(Exception ex) => ClientGone.Is(ex) || ex is InvalidOperationException;
 }
