@@ -1,6 +1,6 @@
 using System.Text;
 using Atr.Bench.Clients;
-using Atr.Bench.Publishing;
+using Atr.Bench.Load;
 using Xunit;
 
 namespace Atr.Bench.Tests;
@@ -10,7 +10,7 @@ public sealed class PayloadScannerTests
     [Fact]
     public void PayloadHasTheSetSizeAndReadsBackAsAnObject()
     {
-        var payload = EventPayload.Build("organization.7", 42, 123456789, 200);
+        var payload = TickPayload.Build("organization.7", 42, 123456789, 200);
 
         Assert.Equal(200, payload.Length);
         Assert.StartsWith("{\"name\":\"bench.tick\",\"scope\":\"organization.7\",\"seq\":42,\"ts\":123456789,\"pad\":\"x", Encoding.ASCII.GetString(payload), StringComparison.Ordinal);

@@ -2,13 +2,13 @@ using System.Text;
 using Atr.Bench.Measurement;
 using Atr.Bench.Targets;
 
-namespace Atr.Bench.Publishing;
+namespace Atr.Bench.Load;
 
 /// <summary>
 /// A peer's own publisher process (it publishes the way its framework does, e.g. through SignalR's backplane),
 /// fed with lines <c>&lt;group&gt;\t&lt;payload&gt;\n</c> on its standard input.
 /// </summary>
-internal sealed class LinePublisher : IEventPublisher
+internal sealed class LinePublisher : ILoadPublisher
 {
     private static readonly byte[] Tab = "\t"u8.ToArray();
     private static readonly byte[] NewLine = "\n"u8.ToArray();

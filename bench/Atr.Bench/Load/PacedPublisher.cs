@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using Atr.Bench.Measurement;
 
-namespace Atr.Bench.Publishing;
+namespace Atr.Bench.Load;
 
 /// <summary>
 /// Publishes at a steady rate: every 1 ms tick it sends the batch that is due by then (elapsed × rate minus what was
 /// sent), round-robin over the scopes, each event stamped at send. No sleep per event, so the rate holds at 100,000 events/s.
 /// </summary>
-internal sealed class PacedPublisher(IEventPublisher publisher, IReadOnlyList<ScopeTracker> scopes, int payloadBytes)
+internal sealed class PacedPublisher(ILoadPublisher publisher, IReadOnlyList<ScopeTracker> scopes, int payloadBytes)
 {
     private int _nextScope;
 
@@ -30,7 +30,7 @@ internal sealed class PacedPublisher(IEventPublisher publisher, IReadOnlyList<Sc
             {
                 var scope = scopes[_nextScope];
                 _nextScope = (_nextScope + 1) % scopes.Count;
-                publisher.Publish(scope, EventPayload.Build(scope.Name, scope.NextSeq(), Stopwatch.GetTimestamp(), payloadBytes));
+                publisher.Publish(scope, TickPayload.Build(scope.Name, scope.NextSeq(), Stopwatch.GetTimestamp(), payloadBytes));
             }
 
             await publisher.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -48,7 +48,7 @@ internal sealed class PacedPublisher(IEventPublisher publisher, IReadOnlyList<Sc
     {
         foreach (var scope in targets)
         {
-            publisher.Publish(scope, EventPayload.Build(scope.Name, 0, Stopwatch.GetTimestamp(), payloadBytes));
+            publisher.Publish(scope, TickPayload.Build(scope.Name, 0, Stopwatch.GetTimestamp(), payloadBytes));
         }
 
         await publisher.FlushAsync(cancellationToken).ConfigureAwait(false);

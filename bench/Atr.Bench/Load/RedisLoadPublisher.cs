@@ -1,10 +1,10 @@
 using Atr.Bench.Measurement;
 using StackExchange.Redis;
 
-namespace Atr.Bench.Publishing;
+namespace Atr.Bench.Load;
 
 /// <summary><c>PUBLISH atr:&lt;scope&gt; &lt;payload&gt;</c>, pipelined: what an application's Atr publisher does.</summary>
-internal sealed class RedisEventPublisher(ConnectionMultiplexer redis) : IEventPublisher
+internal sealed class RedisLoadPublisher(ConnectionMultiplexer redis) : ILoadPublisher
 {
     private readonly ISubscriber _subscriber = redis.GetSubscriber();
     private readonly Dictionary<ScopeTracker, RedisChannel> _channels = [];

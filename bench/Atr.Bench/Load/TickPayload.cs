@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Text;
 
-namespace Atr.Bench.Publishing;
+namespace Atr.Bench.Load;
 
 /// <summary>
 /// The event every target gets, byte for byte:
 /// <c>{"name":"bench.tick","scope":"organization.&lt;s&gt;","seq":N,"ts":T,"pad":"xxx…"}</c>, padded to a set size.
 /// <c>ts</c> is <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> at send; the tool receives too, so one clock measures.
 /// </summary>
-internal static class EventPayload
+internal static class TickPayload
 {
     public static byte[] Build(string scope, long seq, long timestamp, int size)
     {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Atr.Bench.Clients;
 using Atr.Bench.Measurement;
-using Atr.Bench.Publishing;
+using Atr.Bench.Load;
 using Atr.Bench.Results;
 using Atr.Bench.Targets;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Atr.Bench.Clients;
 using Atr.Bench.Measurement;
-using Atr.Bench.Publishing;
+using Atr.Bench.Load;
 using Atr.Bench.Scenarios;
 
 namespace Atr.Bench.Targets;
@@ -65,7 +65,7 @@ internal sealed class TargetServer : IAsyncDisposable
     }
 
     /// <summary>The way events reach this target: Redis <c>PUBLISH atr:&lt;scope&gt;</c>, or the peer's own publisher.</summary>
-    public async Task<IEventPublisher> CreatePublisherAsync(BenchSettings settings, RedisInstance redis, CancellationToken cancellationToken)
+    public async Task<ILoadPublisher> CreatePublisherAsync(BenchSettings settings, RedisInstance redis, CancellationToken cancellationToken)
     {
         var paths = settings.Paths;
         var cpus = settings.Pin ? settings.LoadCpus : null;
@@ -75,7 +75,7 @@ internal sealed class TargetServer : IAsyncDisposable
                 "signalr publisher", paths.Dotnet, [Require(paths.SignalRPublisher), "--redis", redis.Endpoint], null, cpus, cancellationToken).ConfigureAwait(false),
             TargetKind.SocketIo => await LinePublisher.StartAsync(
                 "socketio publisher", paths.Node, [Require(paths.SocketIoPublisher)], new Dictionary<string, string> { ["REDIS_URL"] = $"redis://{redis.Endpoint}" }, cpus, cancellationToken).ConfigureAwait(false),
-            _ => new RedisEventPublisher(redis.Client),
+            _ => new RedisLoadPublisher(redis.Client),
         };
     }
 
