@@ -105,6 +105,33 @@ public sealed class CommandLineTests(RedisServer redis)
         Assert.DoesNotContain("Usage", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { "start", "--help" }, "--server-port", "--ttl")]
+    [InlineData(new[] { "start", "-h" }, "--no-metrics", "--record")]
+    [InlineData(new[] { "publish", "--help" }, "--record", "--server-port")]
+    [InlineData(new[] { "token", "--help" }, "--ttl", "--record")]
+    [InlineData(new[] { "--help" }, "publish", "--server-port")]
+    [InlineData(new[] { "-h" }, "token", "--ttl")]
+    public async Task HelpOnEveryCommandListsItsOwnOptionsAndExitsWithZero(string[] args, string expected, string another)
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync(args);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(another, output, StringComparison.Ordinal);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoCommandPrintsTheUsageAndExitsWithTwo()
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync();
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        Assert.Contains("start", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnErrorPointsAtTheHelpOfItsCommand()
     {
