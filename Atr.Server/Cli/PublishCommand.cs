@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Atr.Publishing;
@@ -8,21 +9,39 @@ namespace Atr.Server.Cli;
 /// <summary><c>atr-server publish</c>: one event, through Redis (<c>--redis</c>) or a hub (<c>--url</c>); prints its id.</summary>
 internal static class PublishCommand
 {
-    public static async Task<int> RunAsync(CommandLineArguments arguments)
+    public static readonly Option<string> Scope = new("--scope") { Description = "Scope key, e.g. organization.1234 (default: unscoped)." };
+    public static readonly Option<string> Name = new("--name") { Description = "Event name, e.g. post.created (required)." };
+    public static readonly Option<string> Record = new("--record") { Description = "The record as JSON, e.g. '{\"id\":7}' (default null)." };
+    public static readonly Option<string> RecordType = new("--record-type", "--record_type") { Description = "The record's type name, e.g. Post." };
+    public static readonly Option<string> Redis = new("--redis") { Description = "Publish through this Redis (StackExchange.Redis configuration)." };
+    public static readonly Option<string> Url = new("--url") { Description = "Publish through a hub's POST /publish, e.g. http://127.0.0.1:7777." };
+    public static readonly Option<string> Token = new("--token") { Description = "Publish token for --url (or ATR_TOKEN)." };
+    public static readonly Option<string> ChannelPrefix = new("--channel-prefix", "--channel_prefix") { Description = "Prefix of the Redis event channels (default atr:)." };
+
+    public static Command Create()
     {
-        var values = arguments.Values;
-        var scope = values.GetValueOrDefault("scope") ?? string.Empty;
-        var name = values.GetValueOrDefault("name") ?? throw new CommandLineException("publish needs --name, e.g. --name post.created.");
-        var recordType = values.GetValueOrDefault("record_type");
-        var redis = values.GetValueOrDefault("redis");
-        var url = values.GetValueOrDefault("url");
+        var command = new Command("publish", "Publish one event through Redis or a hub's POST /publish; prints its id.")
+        {
+            Scope, Name, Record, RecordType, Redis, Url, Token, ChannelPrefix,
+        };
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result)
+    {
+        var scope = result.GetValue(Scope) ?? string.Empty;
+        var name = result.GetValue(Name) ?? throw new CommandLineException("publish needs --name, e.g. --name post.created.");
+        var recordType = result.GetValue(RecordType);
+        var redis = result.GetValue(Redis);
+        var url = result.GetValue(Url);
         if ((redis is null) == (url is null))
         {
             throw new CommandLineException("publish needs exactly one of --redis or --url.");
         }
 
         JsonElement? record = null;
-        if (values.GetValueOrDefault("record") is { } recordJson)
+        if (result.GetValue(Record) is { } recordJson)
         {
             try
             {
@@ -40,8 +59,8 @@ internal static class PublishCommand
         }
 
         return redis is not null
-            ? await ThroughRedisAsync(redis, values.GetValueOrDefault("channel_prefix") ?? "atr:", scope, name, record, recordType).ConfigureAwait(false)
-            : await ThroughHubAsync(url!, values.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("ATR_TOKEN"), scope, name, record, recordType).ConfigureAwait(false);
+            ? await ThroughRedisAsync(redis, result.GetValue(ChannelPrefix) ?? "atr:", scope, name, record, recordType).ConfigureAwait(false)
+            : await ThroughHubAsync(url!, result.GetValue(Token) ?? Environment.GetEnvironmentVariable("ATR_TOKEN"), scope, name, record, recordType).ConfigureAwait(false);
     }
 
     private static async Task<int> ThroughRedisAsync(string redis, string prefix, string scope, string name, JsonElement? record, string? recordType)

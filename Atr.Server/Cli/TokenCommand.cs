@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Atr.Hub;
@@ -9,18 +10,36 @@ namespace Atr.Server.Cli;
 /// <summary><c>atr-server token</c>: mints an HS256 token with <c>atr_scopes</c> (and <c>atr_publish</c>) for development and scripts.</summary>
 internal static class TokenCommand
 {
-    public static int Run(CommandLineArguments arguments)
+    public static readonly ListOption Scope = new("--scope") { Description = "A scope the token may listen to: organization.1234, organization.*, or *. Repeatable, or comma-separated." };
+    public static readonly Option<bool> Publish = new("--publish") { Description = "Also allow POST /publish (within the scopes, when given)." };
+    public static readonly Option<string> Ttl = new("--ttl") { Description = "Lifetime: 90s, 15m, 1h, 7d (default 1h)." };
+    public static readonly Option<string> Subject = new("--subject") { Description = "The token's sub claim (default atr-cli)." };
+    public static readonly Option<string> JwtKey = new("--jwt-key") { Description = "HS256 secret that signs the token (or Atr__JwtKey)." };
+    public static readonly Option<string> JwtKeyFile = new("--jwt-key-file") { Description = "File holding the HS256 secret." };
+    public static readonly Option<string> JwtIssuer = new("--jwt-issuer") { Description = "Issuer (default atr)." };
+    public static readonly Option<string> JwtAudience = new("--jwt-audience") { Description = "Audience (default atr)." };
+
+    public static Command Create()
     {
-        var values = arguments.Values;
-        var scopes = arguments.List("scope");
-        var publish = string.Equals(values.GetValueOrDefault("publish"), "true", StringComparison.OrdinalIgnoreCase);
-        if (scopes.Count == 0 && !publish)
+        var command = new Command("token", "Print a signed token (HS256) for development and scripts.")
+        {
+            Scope, Publish, Ttl, Subject, JwtKey, JwtKeyFile, JwtIssuer, JwtAudience,
+        };
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult result)
+    {
+        var scopes = result.GetValue(Scope) ?? [];
+        var publish = result.GetValue(Publish);
+        if (scopes.Length == 0 && !publish)
         {
             throw new CommandLineException("token needs --scope (e.g. --scope organization.1234) or --publish.");
         }
 
-        var secret = values.GetValueOrDefault("Atr:JwtKey") ?? Environment.GetEnvironmentVariable("Atr__JwtKey");
-        if (string.IsNullOrEmpty(secret) && values.GetValueOrDefault("Atr:JwtKeyFile") is { } file)
+        var secret = result.GetValue(JwtKey) ?? Environment.GetEnvironmentVariable("Atr__JwtKey");
+        if (string.IsNullOrEmpty(secret) && result.GetValue(JwtKeyFile) is { } file)
         {
             secret = File.ReadAllText(file).Trim();
         }
@@ -38,12 +57,12 @@ internal static class TokenCommand
 
         var key = new SymmetricSecurityKey(keyBytes);
 
-        var lifetime = ParseDuration(values.GetValueOrDefault("ttl") ?? "1h");
+        var lifetime = ParseDuration(result.GetValue(Ttl) ?? "1h");
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object>();
-        if (scopes.Count > 0)
+        if (scopes.Length > 0)
         {
-            claims[AtrClaims.Scopes] = scopes.ToArray();
+            claims[AtrClaims.Scopes] = scopes;
         }
 
         if (publish)
@@ -53,9 +72,9 @@ internal static class TokenCommand
 
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
-            Issuer = values.GetValueOrDefault("Atr:JwtIssuer") ?? "atr",
-            Audience = values.GetValueOrDefault("Atr:JwtAudience") ?? "atr",
-            Subject = new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sub", values.GetValueOrDefault("subject") ?? "atr-cli")]),
+            Issuer = result.GetValue(JwtIssuer) ?? "atr",
+            Audience = result.GetValue(JwtAudience) ?? "atr",
+            Subject = new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sub", result.GetValue(Subject) ?? "atr-cli")]),
             IssuedAt = now,
             NotBefore = now,
             Expires = now + lifetime,

@@ -81,11 +81,13 @@ public sealed class CommandLineTests(RedisServer redis)
     }
 
     [Theory]
-    [InlineData(new[] { "start", "--bogus" }, "Unknown option '--bogus'")]
-    [InlineData(new[] { "start", "--server-port" }, "needs a value")]
+    [InlineData(new[] { "start", "--bogus" }, "Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "start", "--server-port" }, "Required argument missing for option: '--server-port'")]
+    [InlineData(new[] { "start", "--server-port", "seven" }, "Cannot parse argument 'seven' for option '--server-port'")]
+    [InlineData(new[] { "start", "--no-metrics=maybe" }, "Option '--no-metrics' takes no value, or true or false")]
     [InlineData(new[] { "start", "--server-host", "0.0.0.0", "--server-port", "0" }, "--allow-anonymous")]
     [InlineData(new[] { "start", "--server-host", "example.org" }, "IP address or 'localhost'")]
-    [InlineData(new[] { "frobnicate" }, "Unknown command 'frobnicate'")]
+    [InlineData(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
     [InlineData(new[] { "publish", "--scope", "organization.1" }, "--name")]
     [InlineData(new[] { "publish", "--name", "a.b" }, "exactly one of --redis or --url")]
     [InlineData(new[] { "publish", "--name", "a.b", "--url", "http://127.0.0.1:1", "--record", "{oops" }, "--record is not valid JSON")]
@@ -99,6 +101,46 @@ public sealed class CommandLineTests(RedisServer redis)
 
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.InRange(output.TrimEnd().Split('\n').Length, 1, 2);
+        Assert.DoesNotContain("Usage", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "start", "--help" }, "--server-port", "--ttl")]
+    [InlineData(new[] { "start", "-h" }, "--no-metrics", "--record")]
+    [InlineData(new[] { "publish", "--help" }, "--record", "--server-port")]
+    [InlineData(new[] { "token", "--help" }, "--ttl", "--record")]
+    [InlineData(new[] { "--help" }, "publish", "--server-port")]
+    [InlineData(new[] { "-h" }, "token", "--ttl")]
+    public async Task HelpOnEveryCommandListsItsOwnOptionsAndExitsWithZero(string[] args, string expected, string another)
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync(args);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(another, output, StringComparison.Ordinal);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoCommandPrintsTheUsageAndExitsWithTwo()
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync();
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        Assert.Contains("start", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnErrorPointsAtTheHelpOfItsCommand()
+    {
+        var (exitCode, output) = await AtrServerProcess.RunAsync("publish", "--bogus");
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal(
+            $"atr-server: Unrecognized command or argument '--bogus'.{Environment.NewLine}Run 'atr-server publish --help' for the options.{Environment.NewLine}",
+            output);
     }
 
     [Fact]
