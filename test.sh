@@ -51,8 +51,8 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
-# The JS suites (npm workspaces: Atr.Client.Js builds itself, then tests its unit, Node end-to-end
-# and Chromium cases) run against the hub that dotnet test just built.
+# The JS suites (npm workspaces: Atr.Client.Js builds itself, then tests its unit, packed-package,
+# Node end-to-end and Chromium cases) run against the hub that dotnet test just built.
 if [ "$npm_status" -eq 0 ]; then
   npm test --workspaces --if-present 2>&1 | tee "$node_log"
   node_status=${PIPESTATUS[0]}

@@ -1,7 +1,7 @@
 // Builds ESM, CommonJS, .d.ts and the single-file browser bundles (script tag and ES module).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -17,4 +17,12 @@ await Promise.all([
 ]);
 
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.json"], { stdio: "inherit" });
+
+// The package is "type": "module", so every .d.ts is an ES module to TypeScript, which a `require`
+// (module node16/nodenext) may not load: each gets a CommonJS twin, .d.cts, whose relative imports
+// name the twins (./types.js → ./types.cjs, which TypeScript resolves to types.d.cts).
+for (const file of readdirSync("dist/types").filter((name) => name.endsWith(".d.ts"))) {
+  const source = readFileSync(`dist/types/${file}`, "utf8");
+  writeFileSync(`dist/types/${file.replace(/\.d\.ts$/, ".d.cts")}`, source.replace(/(["'])(\.{1,2}\/[^"']+)\.js\1/g, "$1$2.cjs$1"));
+}
 console.log("built dist/esm, dist/cjs, dist/types, dist/browser");

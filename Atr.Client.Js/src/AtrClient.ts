@@ -1,10 +1,10 @@
-import type { AtrClientOptions, AtrEvent, ConnectionState, Logger, RetryPolicy, WebSocketConstructor } from "./types";
-import type { ClientTransport } from "./ClientTransport";
-import { AtrConnectionError } from "./errors";
-import { ExponentialBackoff } from "./ExponentialBackoff";
-import { SignalRTransport } from "./SignalRTransport";
-import { WebSocketTransport } from "./WebSocketTransport";
-import { scopeKey, scopePath } from "./scope";
+import type { AtrClientOptions, AtrEvent, ConnectionState, Logger, RetryPolicy, WebSocketConstructor } from "./types.js";
+import type { ClientTransport } from "./ClientTransport.js";
+import { AtrConnectionError } from "./errors.js";
+import { ExponentialBackoff } from "./ExponentialBackoff.js";
+import { SignalRTransport } from "./SignalRTransport.js";
+import { WebSocketTransport } from "./WebSocketTransport.js";
+import { scopeKey, scopePath } from "./scope.js";
 
 type EventHandler = (event: AtrEvent) => void;
 type StateHandler = (state: ConnectionState, error?: AtrConnectionError) => void;

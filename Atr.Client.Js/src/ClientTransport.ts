@@ -1,5 +1,5 @@
-import type { AtrEvent } from "./types";
-import type { AtrConnectionError } from "./errors";
+import type { AtrEvent } from "./types.js";
+import type { AtrConnectionError } from "./errors.js";
 
 /** @internal One connection attempt's channel to the hub, raw WebSocket or SignalR. */
 export interface ClientTransport {

@@ -1,4 +1,4 @@
-import type { RetryContext, RetryPolicy } from "./types";
+import type { RetryContext, RetryPolicy } from "./types.js";
 
 export interface ExponentialBackoffOptions {
   /** The first delay's upper bound. Default 500 ms. */

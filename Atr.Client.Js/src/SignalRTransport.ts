@@ -1,7 +1,7 @@
-import type { AtrEvent, Logger } from "./types";
-import type { ClientTransport } from "./ClientTransport";
-import { AtrConnectionError } from "./errors";
-import { decideOnStatus, statusOf, type RetryDecision } from "./closeCodes";
+import type { AtrEvent, Logger } from "./types.js";
+import type { ClientTransport } from "./ClientTransport.js";
+import { AtrConnectionError } from "./errors.js";
+import { decideOnStatus, statusOf, type RetryDecision } from "./closeCodes.js";
 
 interface HubConnectionLike {
   on(method: string, handler: (argument: AtrEvent) => void): void;

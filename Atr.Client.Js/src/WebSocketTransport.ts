@@ -1,7 +1,7 @@
-import type { AtrEvent, Logger, WebSocketConstructor, WebSocketLike } from "./types";
-import type { ClientTransport } from "./ClientTransport";
-import { decideOnClose, decideOnStatus, statusOf } from "./closeCodes";
-import { AtrConnectionError } from "./errors";
+import type { AtrEvent, Logger, WebSocketConstructor, WebSocketLike } from "./types.js";
+import type { ClientTransport } from "./ClientTransport.js";
+import { decideOnClose, decideOnStatus, statusOf } from "./closeCodes.js";
+import { AtrConnectionError } from "./errors.js";
 
 /** @internal The raw protocol: one JSON text frame per event. */
 export class WebSocketTransport implements ClientTransport {

@@ -1,4 +1,4 @@
-import type { RetryDecision } from "./closeCodes";
+import type { RetryDecision } from "./closeCodes.js";
 
 /** Why a connection failed or ended, and whether the client retries. */
 export class AtrConnectionError extends Error {

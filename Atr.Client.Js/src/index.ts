@@ -1,8 +1,8 @@
-export { AtrClient } from "./AtrClient";
-export { ExponentialBackoff } from "./ExponentialBackoff";
-export type { ExponentialBackoffOptions } from "./ExponentialBackoff";
-export { AtrCloseCodes } from "./closeCodes";
-export { AtrConnectionError } from "./errors";
+export { AtrClient } from "./AtrClient.js";
+export { ExponentialBackoff } from "./ExponentialBackoff.js";
+export type { ExponentialBackoffOptions } from "./ExponentialBackoff.js";
+export { AtrCloseCodes } from "./closeCodes.js";
+export { AtrConnectionError } from "./errors.js";
 export type {
   AtrClientOptions,
   AtrEvent,
@@ -15,4 +15,4 @@ export type {
   Transport,
   WebSocketConstructor,
   WebSocketLike,
-} from "./types";
+} from "./types.js";

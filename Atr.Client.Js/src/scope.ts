@@ -1,4 +1,4 @@
-import type { Scope } from "./types";
+import type { Scope } from "./types.js";
 
 const segment = /^[A-Za-z0-9_-]{1,64}$/;
 
