@@ -61,8 +61,7 @@ internal sealed partial class WebSocketEndpoint(
                 return;
             }
 
-            // As the original did for any plain HTTP request: a one-line banner.
-            await WriteTextAsync(context, StatusCodes.Status200OK, Banner).ConfigureAwait(false);
+            await AnswerPlainGetAsync(context, path ?? string.Empty).ConfigureAwait(false);
             return;
         }
 
@@ -78,6 +77,28 @@ internal sealed partial class WebSocketEndpoint(
         {
             await RunAsync(opened).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A plain <c>GET</c> of a scope path, with the handshake's credentials, answers what the
+    /// handshake would get: a browser never sees the status of a refused WebSocket handshake, so it
+    /// asks this way. Admitted: the one-line banner with 200, as the original answered any plain
+    /// request. Nothing is held: the address's place is checked, not taken. Allowed Origins may read
+    /// the answer (CORS).
+    /// </summary>
+    private async Task AnswerPlainGetAsync(HttpContext context, string path)
+    {
+        var request = ClientRequest.From(context, path);
+        if (request.Origin is { } origin && origins.Allows(origin))
+        {
+            context.Response.Headers.AccessControlAllowOrigin = origin;
+            context.Response.Headers.Vary = HeaderNames.Origin;
+        }
+
+        var (_, refusal) = await AdmitAsync(request, hold: false).ConfigureAwait(false);
+        await (refusal is { } refused
+            ? WriteRefusalAsync(context, refused)
+            : WriteTextAsync(context, StatusCodes.Status200OK, Banner)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -140,7 +161,9 @@ internal sealed partial class WebSocketEndpoint(
     /// rules, token and grants let it in, and its address has a place left. An admission holds that
     /// place until <see cref="Release"/> gives it back.
     /// </summary>
-    public async ValueTask<(Admission Admission, Refusal? Refusal)> AdmitAsync(ClientRequest request)
+    /// <param name="request">The handshake.</param>
+    /// <param name="hold">Whether an admission takes its place among its address's connections, or only checks there is one.</param>
+    public async ValueTask<(Admission Admission, Refusal? Refusal)> AdmitAsync(ClientRequest request, bool hold = true)
     {
         if (connections.IsStopping)
         {
@@ -167,7 +190,7 @@ internal sealed partial class WebSocketEndpoint(
             return (default, refusal);
         }
 
-        return limiter.TryAcquire(request.RemoteAddress)
+        return (hold ? limiter.TryAcquire(request.RemoteAddress) : limiter.HasRoom(request.RemoteAddress))
             ? (new Admission(decision.Scope, decision.ExpiresAt, request.RemoteAddress), null)
             : (default, new Refusal(StatusCodes.Status429TooManyRequests, "Too many connections from this address."));
     }
@@ -202,6 +225,16 @@ internal sealed partial class WebSocketEndpoint(
         connection.Dispose();
     }
 
+    private static Task WriteRefusalAsync(HttpContext context, Refusal refusal)
+    {
+        if (refusal.Status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        return WriteTextAsync(context, refusal.Status, refusal.Reason);
+    }
+
     private static Task WriteTextAsync(HttpContext context, int status, string text)
     {
         context.Response.StatusCode = status;
@@ -212,15 +245,7 @@ internal sealed partial class WebSocketEndpoint(
     /// <summary>A handshake through the HTTP pipeline: refusals are written as responses, the upgrade is the WebSocket middleware's.</summary>
     private readonly struct HttpHandshake(HttpContext context, WebSocketAcceptContext accept) : IRawHandshake
     {
-        public Task RefuseAsync(Refusal refusal)
-        {
-            if (refusal.Status == StatusCodes.Status401Unauthorized)
-            {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-            }
-
-            return WriteTextAsync(context, refusal.Status, refusal.Reason);
-        }
+        public Task RefuseAsync(Refusal refusal) => WriteRefusalAsync(context, refusal);
 
         public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
             => (await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false), context.Features.Get<FrameBatcher>());

@@ -33,6 +33,10 @@ internal sealed class ConnectionLimiter(IOptions<AtrHubOptions> options)
         }
     }
 
+    /// <summary>Whether <paramref name="address"/> could take a place now, without taking it.</summary>
+    public bool HasRoom(IPAddress? address)
+        => _limit <= 0 || address is null || _open.GetValueOrDefault(address) < _limit;
+
     public void Release(IPAddress? address)
     {
         if (_limit <= 0 || address is null)
