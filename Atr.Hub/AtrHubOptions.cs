@@ -59,6 +59,14 @@ public sealed class AtrHubOptions
     [Range(1, 100_000)]
     public int MaxScopesPerConnection { get; set; } = 64;
 
+    /// <summary>
+    /// Serves anonymous mode — no key configured, so anyone who reaches the hub may listen to every
+    /// scope and publish — on purpose. Without it, a hub with no key starts only in the Development
+    /// environment with every address on loopback (<c>atr-server</c>: on a loopback address, or with
+    /// <c>--allow-anonymous</c>). Default <see langword="false"/>.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
     /// <summary>The shortest <see cref="JwtKey"/>, in bytes of UTF-8: 256 bits.</summary>
     public const int MinimumJwtKeyBytes = 32;
 

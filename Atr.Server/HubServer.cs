@@ -46,6 +46,12 @@ internal static class HubServer
         });
 
         builder.Services.AddOptions<AtrHubOptions>().BindConfiguration(Section);
+        if (IPAddress.IsLoopback(address))
+        {
+            // atr-server's rule: anonymous mode on loopback by default; elsewhere only with --allow-anonymous (checked below).
+            builder.Services.PostConfigure<AtrHubOptions>(options => options.AllowAnonymous = true);
+        }
+
         builder.Services.AddAtrHub();
         if (server.Metrics)
         {
@@ -58,7 +64,7 @@ internal static class HubServer
 
         var app = builder.Build();
         var options = app.Services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
-        if (!options.AuthenticationEnabled && !IPAddress.IsLoopback(address) && !server.AllowAnonymous)
+        if (!options.AuthenticationEnabled && !IPAddress.IsLoopback(address) && !options.AllowAnonymous)
         {
             throw new CommandLineException(
                 $"Refusing to serve anonymous mode on {address}: anyone who reaches it could listen to every scope and publish. " +

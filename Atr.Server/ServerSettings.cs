@@ -13,9 +13,6 @@ internal sealed class ServerSettings
     /// <summary>The port; 0 picks a free one. Default 7777.</summary>
     public int ServerPort { get; set; } = 7777;
 
-    /// <summary>Allows anonymous mode on an address other than loopback. Default false.</summary>
-    public bool AllowAnonymous { get; set; }
-
     /// <summary>
     /// Upgrades the raw endpoint's WebSockets at the connection, ahead of the HTTP layer, so that an
     /// open connection does not keep its HTTP request alive under it. Default true.

@@ -31,11 +31,9 @@ public static class AtrHubEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(basePath);
-        if (endpoints.ServiceProvider.GetService<AtrHubServiceCollectionExtensions.HubMarker>() is null)
-        {
-            throw new InvalidOperationException(
-                "MapAtrHub needs the hub's services: call builder.Services.AddAtrHub() before building the application.");
-        }
+        var marker = endpoints.ServiceProvider.GetService<AtrHubServiceCollectionExtensions.HubMarker>()
+            ?? throw new InvalidOperationException("MapAtrHub needs the hub's services: call builder.Services.AddAtrHub() before building the application.");
+        marker.BasePaths.Add(basePath);
 
         var group = endpoints.MapGroup(basePath);
         group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));

@@ -87,6 +87,8 @@ public static class AtrHubServiceCollectionExtensions
 
         services.AddHealthChecks().AddCheck<BackplaneHealthCheck>("atr-backplane", tags: [ReadyTag]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackplaneConnector>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AnonymousModeGuard>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HubStartLog>());
         services.TryAddSingleton<ScopeAuthorizer>();
         services.TryAddSingleton<OriginPolicy>();
         services.TryAddSingleton<ConnectionLimiter>();
@@ -188,8 +190,11 @@ public static class AtrHubServiceCollectionExtensions
     /// <summary>The tag of the health checks that decide readiness.</summary>
     internal const string ReadyTag = "atr-ready";
 
-    /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check.</summary>
-    internal sealed class HubMarker;
+    /// <summary>Marks that <c>AddAtrHub</c> ran, for <c>MapAtrHub</c> to check; holds the base paths it mapped the hub at.</summary>
+    internal sealed class HubMarker
+    {
+        public List<string> BasePaths { get; } = [];
+    }
 
     /// <summary>Marks that <c>AddAtrHubMetrics</c> ran, for <c>MapAtrHubMetrics</c> to check.</summary>
     internal sealed class MetricsMarker;

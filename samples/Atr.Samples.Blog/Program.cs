@@ -3,7 +3,11 @@ using Microsoft.EntityFrameworkCore;
 
 // A blog API whose posts publish post.created / post.updated / post.destroyed to the hub it hosts.
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddAtrHub(o => o.Redis = builder.Configuration["Atr:Redis"]);   // in memory unless Atr:Redis is set
+builder.Services.AddAtrHub(o =>
+{
+    o.Redis = builder.Configuration["Atr:Redis"];   // in memory unless Atr:Redis is set
+    o.AllowAnonymous = true;                        // a local sample: no tokens
+});
 builder.Services.AddDbContext<BlogDb>((sp, o) => o.UseSqlite("Data Source=blog.db").UseAtrPublishing(sp));
 
 var app = builder.Build();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -17,7 +18,7 @@ public sealed class EmbeddingTests
     [Fact]
     public async Task HubMapsUnderABasePathOfAnExistingApp()
     {
-        await using var app = await StartAppAsync(services => services.AddAtrHub(), app =>
+        await using var app = await StartAppAsync(services => services.AddAtrHub(o => o.AllowAnonymous = true), app =>
         {
             app.MapGet("/", () => "the application's own page");
             app.MapAtrHub("/events");
@@ -79,15 +80,86 @@ public sealed class EmbeddingTests
         Assert.Equal("organization.7.post.created", JsonDocument.Parse(await client.ReceiveAsync()).RootElement.GetProperty("routing_key").GetString());
     }
 
-    private static async Task<WebApplication> StartAppAsync(Action<IServiceCollection> services, Action<WebApplication> map)
+    [Fact]
+    public async Task WithoutAKeyOrTheAnonymousChoiceAnEmbeddedHubDoesNotStartInProduction()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var app = BuildApp(services => services.AddAtrHub(), app => app.MapAtrHub("/events"), Environments.Production);
+        await using (app)
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync().DefaultTimeout());
+
+            Assert.DoesNotContain('\n', refused.Message);
+            Assert.Contains("no JWT key", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("AllowAnonymous", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("Production", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("Production", true)]
+    [InlineData("Development", false)]
+    public async Task ChosenAnonymousOrDevelopmentOnLoopbackStartsAndLogsTheMode(string environment, bool allowAnonymous)
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var app = await StartAppAsync(
+            services => services.AddAtrHub(o => o.AllowAnonymous = allowAnonymous),
+            app => app.MapAtrHub("/events"),
+            environment,
+            logs);
+
+        var started = Assert.Single(logs.Entries, entry => entry.Message.StartsWith("Atr hub at ", StringComparison.Ordinal));
+        Assert.Contains("Atr hub at /events on http://127.0.0.1:", started.Message, StringComparison.Ordinal);
+        Assert.Contains("backplane in-memory", started.Message, StringComparison.Ordinal);
+        Assert.Contains("ANONYMOUS", started.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEmbeddedHubWithAKeySaysItRunsJwtMode()
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var app = await StartAppAsync(
+            services => services.AddAtrHub(o => o.JwtKey = Security.TestTokens.Key),
+            app => app.MapAtrHub(),
+            Environments.Production,
+            logs);
+
+        Assert.Contains(logs.Entries, entry => entry.Message.StartsWith("Atr hub at / on ", StringComparison.Ordinal) && entry.Message.Contains("security JWT", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5000", true)]
+    [InlineData("http://localhost:5000", true)]
+    [InlineData("http://[::1]:5000", true)]
+    [InlineData("https://127.0.0.2:443", true)]
+    [InlineData("http://0.0.0.0:5000", false)]
+    [InlineData("http://[::]:5000", false)]
+    [InlineData("http://*:5000", false)]
+    [InlineData("http://+:80", false)]
+    [InlineData("http://192.0.2.7:80", false)]
+    [InlineData("http://hub.example:80", false)]
+    public void InDevelopmentOnlyLoopbackAddressesServeAnonymousModeUnchosen(string address, bool loopback)
+        => Assert.Equal(loopback, Atr.Hub.Security.AnonymousModeGuard.IsLoopback(address));
+
+    private static async Task<WebApplication> StartAppAsync(Action<IServiceCollection> services, Action<WebApplication> map, string environment = "Production", CapturingLoggerProvider? logs = null)
+    {
+        var app = BuildApp(services, map, environment, logs);
+        await app.StartAsync().DefaultTimeout();
+        return app;
+    }
+
+    private static WebApplication BuildApp(Action<IServiceCollection> services, Action<WebApplication> map, string environment, CapturingLoggerProvider? logs = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         services(builder.Services);
         var app = builder.Build();
         map(app);
-        await app.StartAsync().DefaultTimeout();
         return app;
     }
 

@@ -92,9 +92,11 @@ public sealed partial class MetricsTests(RedisServer redis)
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--no-metrics"]);
         await server.ListeningAsync();
 
-        // The raw endpoint's catch-all answers the path with its plain-text banner.
-        var body = await server.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        // The raw endpoint's catch-all answers the path: not a scope path, so 400 with its one-line reason.
+        using var response = await server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
 
+        Assert.Equal(400, (int)response.StatusCode);
         Assert.DoesNotContain("atr_", body, StringComparison.Ordinal);
         Assert.DoesNotContain("metrics:", server.Output, StringComparison.Ordinal);
     }
@@ -105,7 +107,7 @@ public sealed partial class MetricsTests(RedisServer redis)
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddAtrHub();
+        builder.Services.AddAtrHub(o => o.AllowAnonymous = true);
         builder.Services.AddAtrHubMetrics();
         await using var app = builder.Build();
         app.MapAtrHub("/events");
