@@ -98,7 +98,7 @@ internal static class HubServer
         var addresses = Addresses(app);
         var http = addresses.Count > 0 ? addresses[0] : $"http://{server.ServerHost}:{server.ServerPort}";
         var ws = "ws" + http["http".Length..];
-        var backplane = options.Redis is { Length: > 0 } ? $"redis ({options.Redis}, channels {options.ChannelPrefix}<scope>)" : "in-memory (one node; publish with POST /publish)";
+        var backplane = options.Redis is { Length: > 0 } ? $"redis ({RedisEndpoints(options.Redis)}, channels {options.ChannelPrefix}<scope>)" : "in-memory (one node; publish with POST /publish)";
         var mode = options.AuthenticationEnabled
             ? $"JWT ({KeySource(options)}; issuer '{options.JwtIssuer}', audience '{options.JwtAudience}'); scopes from atr_scopes, publishing with atr_publish"
             : IPAddress.IsLoopback(server.BindAddress())
@@ -114,6 +114,10 @@ internal static class HubServer
               origins:   {origins}{(server.Metrics ? $"{Environment.NewLine}  metrics:   GET {http}/metrics" : string.Empty)}{(server.Demo ? $"{Environment.NewLine}  demo:      {http}/demo/" : string.Empty)}
             """;
     }
+
+    // The configuration may carry a password: the banner shows the endpoints only.
+    private static string RedisEndpoints(string configuration)
+        => string.Join(",", StackExchange.Redis.ConfigurationOptions.Parse(configuration).EndPoints.Select(StackExchange.Redis.EndPointCollection.ToString));
 
     private static string KeySource(AtrHubOptions options)
         => !string.IsNullOrEmpty(options.JwtAuthority) ? $"keys of {options.JwtAuthority}"

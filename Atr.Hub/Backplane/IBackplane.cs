@@ -12,6 +12,9 @@ internal interface IBackplane
     /// <summary>Whether events flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
     bool IsDelivering { get; }
 
+    /// <summary>Why the backplane cannot be reached, in one line (<c>Redis at 127.0.0.1:6379 is unreachable (connection refused)</c>), once the node has found out; null while it can.</summary>
+    string? Problem { get; }
+
     /// <summary>
     /// The backplane's own upkeep, from the node's start until <paramref name="stoppingToken"/>
     /// (Redis: connect without holding up the start, then keep proving the subscription); completes

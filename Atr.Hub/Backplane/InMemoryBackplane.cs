@@ -9,6 +9,8 @@ internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
 
     public bool IsDelivering => true;
 
+    public string? Problem => null;
+
     public Task RunAsync(CancellationToken stoppingToken) => Task.CompletedTask;
 
     // The dispatcher looks up local recipients itself, so there is nothing to subscribe.

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Net;
 using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
@@ -58,6 +59,18 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     // When the probe that has not come back yet was published; older than _lastHeard when none is out.
     private long _probeSentAt;
 
+    // Since when the subscriber connection cannot reach Redis (0: it can), and when that was last
+    // logged: an outage is logged when it starts, then at most once per UnreachableLogInterval.
+    private long _unreachableSince;
+    private long _unreachableLogged;
+    private string? _problem;
+
+    /// <summary>How often an outage is logged again while it lasts.</summary>
+    internal static readonly TimeSpan UnreachableLogInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the first connection may take before the node looks at why.</summary>
+    private static readonly TimeSpan FirstConnectPatience = TimeSpan.FromSeconds(1);
+
     public RedisBackplane(
         RedisConnectionProvider publisher,
         EventDispatcher dispatcher,
@@ -77,6 +90,9 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     }
 
     public string Name => "redis";
+
+    /// <summary>Why Redis cannot be reached, in one line, once the node has found out; null while it can.</summary>
+    public string? Problem => Volatile.Read(ref _problem);
 
     /// <summary>
     /// Events flow: the subscriber is connected, every scope is subscribed on it, a message (an event
@@ -211,8 +227,11 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
             if (!IsSubscriberConnected(subscriber))
             {
                 // Down, not silent: the client library reconnects and resubscribes by itself.
+                await ReportUnreachableAsync(stoppingToken).ConfigureAwait(false);
                 continue;
             }
+
+            ReportReachable();
 
             if (!Volatile.Read(ref _probeSubscribed) || Volatile.Read(ref _waiting) != 0)
             {
@@ -260,7 +279,21 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
     private async Task ConnectFirstAsync()
     {
-        var subscriber = await ConnectAsync().ConfigureAwait(false);
+        // The client library may take its whole connect timeout to give up on a first connection:
+        // one that has not opened within a second is looked at, and said at once if Redis does not
+        // even accept TCP connections.
+        var connecting = ConnectAsync();
+        if (await Task.WhenAny(connecting, Task.Delay(FirstConnectPatience, _time)).ConfigureAwait(false) != connecting)
+        {
+            await ReportUnreachableAsync(CancellationToken.None, unlessTcpConnects: true).ConfigureAwait(false);
+        }
+
+        var subscriber = await connecting.ConfigureAwait(false);
+        if (!IsSubscriberConnected(subscriber))
+        {
+            await ReportUnreachableAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
         if (!await InstallAsync(subscriber, previous: null).ConfigureAwait(false))
         {
             await subscriber.DisposeAsync().ConfigureAwait(false);
@@ -382,10 +415,58 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Says that Redis cannot be reached, why, and what the node does meanwhile: when the outage
+    /// begins, then at most once per <see cref="UnreachableLogInterval"/> while it lasts. The client
+    /// library says little of a connection that never opened, so the reason comes from a TCP connect
+    /// of the node's own, made only when there is something to log.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the TCP connect early.</param>
+    /// <param name="unlessTcpConnects">Says nothing when Redis accepts a TCP connection: the client may just be slow to finish its own.</param>
+    private async Task ReportUnreachableAsync(CancellationToken cancellationToken, bool unlessTcpConnects = false)
+    {
+        var now = _time.GetTimestamp();
+        var since = Volatile.Read(ref _unreachableSince);
+        if (since != 0 && _time.GetElapsedTime(Volatile.Read(ref _unreachableLogged), now) < UnreachableLogInterval)
+        {
+            return;
+        }
+
+        var address = RedisConnectionProvider.Endpoints(_options.Redis);
+        var (connects, reason) = await RedisReachability.DiagnoseAsync(_options.Redis!, _time, cancellationToken).ConfigureAwait(false);
+        if (connects && unlessTcpConnects)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _problem, $"Redis at {address} is unreachable ({reason})");
+        Volatile.Write(ref _unreachableLogged, now);
+        if (since == 0 && Interlocked.CompareExchange(ref _unreachableSince, now, 0) == 0)
+        {
+            LogUnreachable(_logger, address, reason);
+        }
+        else
+        {
+            LogStillUnreachable(_logger, address, _time.GetElapsedTime(Volatile.Read(ref _unreachableSince), now).TotalSeconds, reason);
+        }
+    }
+
+    private void ReportReachable()
+    {
+        Volatile.Write(ref _problem, null);
+        var since = Interlocked.Exchange(ref _unreachableSince, 0);
+        if (since != 0)
+        {
+            LogReachableAgain(_logger, RedisConnectionProvider.Endpoints(_options.Redis), _time.GetElapsedTime(since).TotalSeconds);
+        }
+    }
+
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Subscription && sender is ConnectionMultiplexer subscriber)
         {
+            ReportReachable();
+
             _metrics.BackplaneReconnected();
 
             // Set here rather than on failure: the two events may run in either order.

@@ -49,6 +49,7 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => o.PeerTimeout > o.KeepAliveInterval, "AtrHubOptions.PeerTimeout must be longer than KeepAliveInterval.")
             .Validate(o => o.CloseTimeout > TimeSpan.Zero, "AtrHubOptions.CloseTimeout must be positive.")
             .Validate(o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100), "AtrHubOptions.ProbeInterval must be at least 100 ms.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.Redis) || IsRedisConfiguration(o.Redis), "AtrHubOptions.Redis (--redis) must be a StackExchange.Redis configuration with an endpoint, e.g. 127.0.0.1:6379 or host1:6379,host2:6379,password=….")
             .ValidateOnStart();
 
         if (services.Any(d => d.ServiceType == typeof(HubMarker)))
@@ -185,6 +186,18 @@ public static class AtrHubServiceCollectionExtensions
             sp.GetRequiredService<IOptions<AtrHubOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AtrHub>>()));
+    }
+
+    private static bool IsRedisConfiguration(string configuration)
+    {
+        try
+        {
+            return ConfigurationOptions.Parse(configuration).EndPoints.Count > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The tag of the health checks that decide readiness.</summary>

@@ -16,6 +16,6 @@ internal sealed class BackplaneHealthCheck(IBackplane backplane, ConnectionManag
 
         return Task.FromResult(backplane.IsDelivering
             ? HealthCheckResult.Healthy($"Backplane {backplane.Name} delivering.")
-            : HealthCheckResult.Unhealthy($"Backplane {backplane.Name} is not delivering."));
+            : HealthCheckResult.Unhealthy(backplane.Problem ?? $"Backplane {backplane.Name} is not delivering."));
     }
 }

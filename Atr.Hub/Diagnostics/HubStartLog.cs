@@ -1,4 +1,5 @@
 using Atr.Hub.Backplane;
+using Atr.Publishing.Redis;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +24,7 @@ internal sealed partial class HubStartLog(
     {
         var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var hub = options.Value;
-        var backplaneName = hub.Redis is { Length: > 0 } ? $"{backplane.Name} ({RedisAddress(hub.Redis)}, channels {hub.ChannelPrefix}<scope>)" : backplane.Name;
+        var backplaneName = hub.Redis is { Length: > 0 } ? $"{backplane.Name} ({RedisConnectionProvider.Endpoints(hub.Redis)}, channels {hub.ChannelPrefix}<scope>)" : backplane.Name;
         var mode = hub.AuthenticationEnabled
             ? $"JWT (issuer '{hub.JwtIssuer}', audience '{hub.JwtAudience}')"
             : "ANONYMOUS: anyone who reaches it may listen to any scope and publish";
@@ -34,10 +35,6 @@ internal sealed partial class HubStartLog(
 
         return Task.CompletedTask;
     }
-
-    // The configuration string may carry a password: only its endpoints are logged.
-    private static string RedisAddress(string configuration)
-        => string.Join(",", configuration.Split(',').Select(part => part.Trim()).Where(part => part.Length > 0 && !part.Contains('=', StringComparison.Ordinal)));
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

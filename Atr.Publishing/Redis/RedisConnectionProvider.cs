@@ -120,6 +120,27 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     }
 
     /// <summary>
+    /// The endpoints of a configuration string (<c>127.0.0.1:6379,password=…</c> gives
+    /// <c>127.0.0.1:6379</c>), for logs and answers: never its password or other settings.
+    /// </summary>
+    internal static string Endpoints(string? configuration)
+    {
+        if (string.IsNullOrWhiteSpace(configuration))
+        {
+            return "(the application's connection)";
+        }
+
+        try
+        {
+            return string.Join(",", ConfigurationOptions.Parse(configuration).EndPoints.Select(EndPointCollection.ToString));
+        }
+        catch (ArgumentException)
+        {
+            return "(an invalid configuration)";
+        }
+    }
+
+    /// <summary>
     /// The settings of every Redis connection Atr makes from a configuration string: it starts while
     /// Redis is away, and reconnects within about a second of Redis coming back (the default backs
     /// off for seconds).

@@ -95,6 +95,7 @@ public sealed class CommandLineTests(RedisServer redis)
     [InlineData(new[] { "token", "--scope", "organization.1", "--jwt-key", "short" }, "at least 32 bytes")]
     [InlineData(new[] { "token", "--scope", "organization.1", "--jwt-key", "cli-signing-key-that-is-long-enough-for-hs256", "--ttl", "forever" }, "--ttl 'forever'")]
     [InlineData(new[] { "start", "--server-port", "0", "--jwt-key", "short" }, "at least 32 bytes")]
+    [InlineData(new[] { "start", "--server-port", "0", "--redis", "password=secret" }, "AtrHubOptions.Redis (--redis) must be a StackExchange.Redis configuration")]
     public async Task BadCommandLinesExitWithTwoAndSayWhy(string[] args, string expected)
     {
         var (exitCode, output) = await AtrServerProcess.RunAsync(args);

@@ -250,6 +250,8 @@ public sealed class DirectUpgradeTests
 
         public bool IsDelivering => false;
 
+        public string? Problem => "The backplane cannot subscribe.";
+
         public Task RunAsync(CancellationToken stoppingToken) => Task.CompletedTask;
 
         public Task SubscribeAsync(string scope, CancellationToken cancellationToken)

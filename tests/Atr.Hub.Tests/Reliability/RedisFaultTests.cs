@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
+using Microsoft.Extensions.Logging;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -117,6 +118,45 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await absent.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task AnUnreachableRedisIsSaidAtStartAndTheRegistryAnswers503AtOnceInOneLine()
+    {
+        var closed = RedisServer.NotYetStarted();
+        using var logs = new CapturingLoggerProvider();
+        await using var hub = await HubHost.StartAsync(closed.Configuration, configure: builder => builder.Logging.AddProvider(logs));
+        var started = Stopwatch.StartNew();
+
+        // The start log names the address and the problem, and what the node does meanwhile.
+        await TestTimeouts.UntilAsync(() => logs.Entries.Any(IsUnreachable), "the node logs that Redis is unreachable");
+        output.WriteLine($"said after {started.ElapsedMilliseconds} ms: {logs.Entries.First(IsUnreachable).Message}");
+        Assert.InRange(started.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        var said = logs.Entries.First(IsUnreachable);
+        Assert.Equal(LogLevel.Warning, said.Level);
+        Assert.Contains(closed.Configuration, said.Message, StringComparison.Ordinal);
+        Assert.Contains("accepts clients", said.Message, StringComparison.Ordinal);
+
+        // Once the node knows, a read of Redis fails fast with one short line, not the client library's
+        // dump. (The first request of the client is made first: its connection and the server's first
+        // request are no part of the answer's time.)
+        (await hub.Http.GetAsync("/health/live")).Dispose();
+        var asked = Stopwatch.StartNew();
+        using var response = await hub.Http.GetAsync("/channels");
+        var answeredIn = asked.Elapsed;
+        var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString()!;
+        output.WriteLine($"/channels answered {(int)response.StatusCode} in {answeredIn.TotalMilliseconds:F0} ms: {detail}");
+
+        Assert.Equal(503, (int)response.StatusCode);
+        Assert.InRange(answeredIn, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Assert.InRange(detail.Length, 1, 199);
+        Assert.DoesNotContain('\n', detail);
+        Assert.Contains(closed.Configuration, detail, StringComparison.Ordinal);
+
+        // Said once, not at every reconnect attempt.
+        Assert.Single(logs.Entries, IsUnreachable);
+
+        static bool IsUnreachable(CapturingLoggerProvider.Entry entry) => entry.Message.Contains("is unreachable", StringComparison.Ordinal);
     }
 
     [Fact]
