@@ -180,6 +180,7 @@ internal sealed partial class WebSocketEndpoint(
         {
             ScopeAuthorizer.Outcome.Allowed => null,
             ScopeAuthorizer.Outcome.Malformed => new(StatusCodes.Status400BadRequest, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events."),
+            ScopeAuthorizer.Outcome.NotAScope => new(StatusCodes.Status400BadRequest, "Not a scope of this hub: its request scope does not accept this path."),
             ScopeAuthorizer.Outcome.Unauthenticated => new(StatusCodes.Status401Unauthorized, "A valid token is required: pass it as ?access_token=<JWT> or Authorization: Bearer <JWT>."),
             ScopeAuthorizer.Outcome.KeysUnavailable => new(StatusCodes.Status503ServiceUnavailable, "The keys that verify tokens cannot be fetched right now; retry shortly."),
             ScopeAuthorizer.Outcome.NotGranted => new(StatusCodes.Status403Forbidden, "The token does not grant this scope (claim atr_scopes)."),

@@ -25,6 +25,9 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
         /// <summary>The scope is not well formed, or the request scope rules do not accept it (400).</summary>
         Malformed,
 
+        /// <summary>The application's request scope (<see cref="IRequestScope"/>) gave no scope for the request (400).</summary>
+        NotAScope,
+
         /// <summary>No token, or one that is not valid (401).</summary>
         Unauthenticated,
 
@@ -107,7 +110,7 @@ internal sealed class ScopeAuthorizer(IOptions<AtrHubOptions> options, JwtValida
             : PathScope.Parse(request.Path);
         if (scope is null || !RoutingKeys.IsValidScope(scope))
         {
-            return new Decision(Outcome.Malformed, string.Empty, null);
+            return new Decision(options.Value.RequestScope is null ? Outcome.Malformed : Outcome.NotAScope, string.Empty, null);
         }
 
         var identity = await AuthenticateAsync(request).ConfigureAwait(false);

@@ -129,6 +129,8 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         {
             case ScopeAuthorizer.Outcome.Malformed:
                 throw new HubException($"400: Malformed scope '{scope}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
+            case ScopeAuthorizer.Outcome.NotAScope:
+                throw new HubException($"400: Scope '{scope}' is not a scope of this hub: its request scope does not accept it.");
             case ScopeAuthorizer.Outcome.Unauthenticated:
                 throw new HubException("401: A valid token is required.");
             case ScopeAuthorizer.Outcome.KeysUnavailable:

@@ -72,7 +72,10 @@ public sealed class EmbeddingTests
         // The original README's WebsocketScope: only organizations, exactly one pair.
         await using var hub = await HubHost.StartAsync(options: o => o.RequestScope = new OrganizationOnlyScope());
 
-        Assert.Equal(400, (await RawHttp.HandshakeAsync(hub.Port, "/user/1")).Status);
+        var refused = await RawHttp.HandshakeAsync(hub.Port, "/user/1");
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("request scope does not accept", refused.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[A-Za-z0-9_-]", refused.Body, StringComparison.Ordinal);
         Assert.Equal(400, (await RawHttp.HandshakeAsync(hub.Port, "/organization/1/user/2")).Status);
         await using var client = await hub.ConnectAsync("/organization/7?token=ignored");
 
