@@ -23,7 +23,7 @@ internal static class HubServer
     /// <summary>Builds the standalone hub.</summary>
     /// <param name="settings">Configuration keys from the command line (<c>Atr:ServerPort</c>…), applied over every other source.</param>
     /// <param name="configure">A last word on the services, for hosts that embed the standalone server (tests).</param>
-    /// <exception cref="CommandLineException">The settings cannot be served, e.g. anonymous mode on a public address.</exception>
+    /// <exception cref="CommandLineException">The settings cannot be served, e.g. anonymous mode on a public address, or <c>--demo</c> without the built browser bundle.</exception>
     public static WebApplication Build(IReadOnlyDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -31,6 +31,7 @@ internal static class HubServer
 
         var server = builder.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
         var address = server.BindAddress();
+        var demoBundle = server.Demo ? DemoEndpoints.RequireBundle(server.DemoAssets) : null;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort, listen =>
         {
             if (server.DirectUpgrade)
@@ -78,9 +79,9 @@ internal static class HubServer
             app.MapAtrHubMetrics();
         }
 
-        if (server.Demo)
+        if (demoBundle is not null)
         {
-            DemoEndpoints.Map(app, server.DemoAssets);
+            DemoEndpoints.Map(app, demoBundle);
         }
 
         return app;

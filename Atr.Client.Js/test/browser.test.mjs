@@ -32,7 +32,7 @@ test("the demo page shows an event published with plain HTTP", async () => {
   const errors = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.goto(`${hub.baseUrl}/demo/?scope=organization.1234`);
-  await page.locator("#state", { hasText: "connected" }).waitFor({ timeout: 30_000 });
+  await page.locator('#state[data-state="connected"]').waitFor({ timeout: 30_000 });
 
   // What `curl -X POST …/publish` does.
   const response = await fetch(`${hub.baseUrl}/publish`, {
@@ -42,9 +42,9 @@ test("the demo page shows an event published with plain HTTP", async () => {
   });
   assert.equal(response.status, 202);
 
-  const toast = page.locator(".toast", { hasText: "post.created" });
-  await toast.waitFor({ timeout: 30_000 });
-  assert.match(await toast.textContent(), /Hello from curl/);
+  const event = page.locator(".event", { hasText: "post.created" });
+  await event.waitFor({ timeout: 30_000 });
+  assert.match(await event.textContent(), /Hello from curl/);
   await page.screenshot({ path: path.join(artifacts, "demo.png") });
   assert.deepEqual(errors, []);
   await page.close();

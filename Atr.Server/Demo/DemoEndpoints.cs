@@ -1,3 +1,4 @@
+using Atr.Server.Cli;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -6,15 +7,36 @@ namespace Atr.Server.Demo;
 
 /// <summary>
 /// <c>atr-server start --demo</c>: a page at <c>/demo/</c> that listens to a scope with the browser
-/// bundle of <c>Atr.Client.Js</c>, shows events as toasts, and publishes through <c>POST /publish</c>.
+/// bundle of <c>Atr.Client.Js</c>, shows its events and refusals, and publishes through <c>POST /publish</c>.
 /// </summary>
 internal static class DemoEndpoints
 {
     private const string BundleFolder = "Atr.Client.Js/dist/browser";
+    private const string BuildCommand = "npm ci && npm run build -w Atr.Client.Js";
+    private static readonly string[] BundleFiles = ["atr-client.js", "atr-client.mjs"];
 
-    public static void Map(IEndpointRouteBuilder endpoints, string? assetsFolder)
+    /// <summary>The folder that holds the browser bundle: <paramref name="assetsFolder"/>, or the build output found above the working directory or the executable.</summary>
+    /// <exception cref="CommandLineException">The bundle is not there: without it the page cannot connect.</exception>
+    public static string RequireBundle(string? assetsFolder)
     {
-        var folder = assetsFolder ?? FindBundleFolder();
+        if (assetsFolder is not null)
+        {
+            var missing = BundleFiles.Where(file => !File.Exists(Path.Combine(assetsFolder, file))).ToArray();
+            return missing.Length == 0
+                ? assetsFolder
+                : throw new CommandLineException(
+                    $"--demo needs the browser bundle of Atr.Client.Js, and Atr:DemoAssets ({assetsFolder}) holds no {string.Join(" or ", missing)}: " +
+                    $"build it with `{BuildCommand}` at the repository's root, or point Atr:DemoAssets at the built Atr.Client.Js/dist/browser.");
+        }
+
+        return FindBundleFolder() ?? throw new CommandLineException(
+            $"--demo needs the browser bundle of Atr.Client.Js, and no built {BundleFolder} was found above {Directory.GetCurrentDirectory()}: " +
+            $"build it with `{BuildCommand}` at the repository's root, or point Atr:DemoAssets at a folder that holds {string.Join(" and ", BundleFiles)}.");
+    }
+
+    /// <summary>Maps the page and the bundle of <paramref name="bundleFolder"/>, which <see cref="RequireBundle"/> found.</summary>
+    public static void Map(IEndpointRouteBuilder endpoints, string bundleFolder)
+    {
         // Routing matches /demo and /demo/ alike.
         endpoints.MapGet("/demo", () =>
         {
@@ -23,11 +45,14 @@ internal static class DemoEndpoints
             return Results.Content(reader.ReadToEnd(), "text/html; charset=utf-8");
         });
 
-        foreach (var (file, type) in new[] { ("atr-client.js", "text/javascript"), ("atr-client.mjs", "text/javascript") })
+        foreach (var file in BundleFiles)
         {
-            endpoints.MapGet($"/demo/{file}", () => folder is not null && File.Exists(Path.Combine(folder, file))
-                ? Results.File(Path.Combine(folder, file), $"{type}; charset=utf-8")
-                : Results.Text($"The browser bundle is not built: run `npm ci && npm run build -w Atr.Client.Js`, or point Atr:DemoAssets at its dist/browser folder.", statusCode: StatusCodes.Status404NotFound));
+            var path = Path.Combine(bundleFolder, file);
+
+            // Checked at start; a rebuild under way (the build empties dist first) can take it away meanwhile.
+            endpoints.MapGet($"/demo/{file}", () => File.Exists(path)
+                ? Results.File(path, "text/javascript; charset=utf-8")
+                : Results.Text($"{path} is gone: rebuild it with `{BuildCommand}`.", statusCode: StatusCodes.Status404NotFound));
         }
     }
 
@@ -39,7 +64,7 @@ internal static class DemoEndpoints
             for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
             {
                 var candidate = Path.Combine(directory.FullName, BundleFolder);
-                if (Directory.Exists(candidate))
+                if (BundleFiles.All(file => File.Exists(Path.Combine(candidate, file))))
                 {
                     return candidate;
                 }

@@ -183,6 +183,30 @@ public sealed class CommandLineTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task DemoWithoutTheBrowserBundleRefusesToStartAndSaysHowToBuildIt()
+    {
+        // An empty folder of our own: whether the repository's bundle is built does not matter (CI builds it after these tests).
+        var assets = Directory.CreateTempSubdirectory("atr-demo-assets-");
+        try
+        {
+            await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--demo"], new Dictionary<string, string>
+            {
+                ["Atr__DemoAssets"] = assets.FullName,
+            });
+
+            Assert.Equal(2, await server.WaitForExitAsync());
+            Assert.Contains("npm ci && npm run build -w Atr.Client.Js", server.Output, StringComparison.Ordinal);
+            Assert.Contains("Atr:DemoAssets", server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("listening", server.Output, StringComparison.Ordinal);
+            Assert.InRange(server.Output.TrimEnd().Split('\n').Length, 1, 2);
+        }
+        finally
+        {
+            assets.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task OutOfRangeConfigurationStopsTheStartWithTheReason()
     {
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0"], new Dictionary<string, string>
