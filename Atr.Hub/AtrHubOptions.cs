@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Atr.Publishing;
 
 namespace Atr.Hub;
 
@@ -85,12 +86,24 @@ public sealed class AtrHubOptions
     public int MaxInboundMessageBytes { get; set; } = 4 * 1024;
 
     /// <summary>
-    /// The most bytes of frames that may wait to be sent to one connection; past it the client is a
-    /// slow consumer and is closed with <see cref="AtrCloseCodes.SlowConsumer"/>. An event from the
-    /// backplane larger than the limit is dropped and counted, as no busy client could take it. Default 1 MiB.
+    /// The most bytes of frames that may wait to be sent to one connection. A client whose queue
+    /// stays over it for <see cref="SlowConsumerGrace"/>, or grows past four times it, is a slow
+    /// consumer and is closed with <see cref="AtrCloseCodes.SlowConsumer"/>: a burst of events never
+    /// closes a client that is reading, one that stopped reading is closed within seconds. Default 1 MiB.
     /// </summary>
     [Range(1024, int.MaxValue)]
     public long MaxSendQueueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long a connection's send queue may stay over <see cref="MaxSendQueueBytes"/> before its client is closed as a slow consumer. Default 2 s.</summary>
+    public TimeSpan SlowConsumerGrace { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The largest event, in bytes of its JSON. <c>POST /publish</c> refuses a larger one with 413,
+    /// the hub's <c>IEventPublisher</c> with an <see cref="ArgumentException"/>, and one that
+    /// arrives from Redis is dropped and counted. Default 64 KiB.
+    /// </summary>
+    [Range(64, int.MaxValue)]
+    public int MaxEventBytes { get; set; } = AtrPublishingOptions.DefaultMaxEventBytes;
 
     /// <summary>How often the server pings each client. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);

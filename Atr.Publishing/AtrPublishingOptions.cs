@@ -18,6 +18,16 @@ public sealed class AtrPublishingOptions
     public string ChannelPrefix { get; set; } = "atr:";
 
     /// <summary>
+    /// The largest event, in bytes of its JSON: a larger one is refused with an
+    /// <see cref="ArgumentException"/> before it is published, as hubs drop what is larger than their
+    /// own limit (<c>AtrHubOptions.MaxEventBytes</c>). Default 64 KiB.
+    /// </summary>
+    public int MaxEventBytes { get; set; } = DefaultMaxEventBytes;
+
+    /// <summary>The default <see cref="MaxEventBytes"/>: 64 KiB.</summary>
+    public const int DefaultMaxEventBytes = 64 * 1024;
+
+    /// <summary>
     /// How records are written by the default serializer, and how the Entity Framework Core
     /// integration names columns in a record (its <see cref="JsonSerializerOptions.PropertyNamingPolicy"/>).
     /// Default <see cref="JsonEventSerializer.DefaultRecordOptions"/>: snake-case names, like the envelope.

@@ -1,15 +1,25 @@
 using System.Buffers;
+using Microsoft.Extensions.Options;
 
 namespace Atr.Publishing;
 
 /// <summary>The part of every publisher that is not transport: creating and serializing events.</summary>
-internal abstract class EventPublisherBase(EventFactory events, IEventSerializer serializer) : IEventPublisher
+internal abstract class EventPublisherBase(EventFactory events, IEventSerializer serializer, IOptions<AtrPublishingOptions> options) : IEventPublisher
 {
     public Task PublishAsync(AtrEvent atrEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(atrEvent);
         var payload = new ArrayBufferWriter<byte>(256);
         serializer.Serialize(atrEvent, payload);
+        var limit = options.Value.MaxEventBytes;
+        if (payload.WrittenCount > limit)
+        {
+            // Hubs drop what is larger than their limit: refused here, where the caller can hear of it.
+            throw new ArgumentException(
+                $"Event '{atrEvent.Name}' is {payload.WrittenCount} bytes of JSON; events are limited to {limit} bytes (AtrPublishingOptions.MaxEventBytes).",
+                nameof(atrEvent));
+        }
+
         return PublishPayloadAsync(atrEvent.Scope, payload.WrittenMemory, cancellationToken);
     }
 

@@ -129,7 +129,19 @@ public static class RoutingKeys
                 $"Event name '{name}' is not 1 to {MaxNameSegments} dot-separated segments of [A-Za-z0-9_-] (1 to {MaxSegmentLength} characters each).",
                 paramName);
         }
+
+        if (IsReservedName(name))
+        {
+            throw new ArgumentException($"Event name '{name}' is reserved: names under '{ReservedPrefix}' are the hub's own control events (atr.resync).", paramName);
+        }
     }
+
+    /// <summary>The first segment of the hub's own control events (<c>atr.resync</c>), which no publisher may use.</summary>
+    internal const string ReservedPrefix = "atr.";
+
+    /// <summary>Whether <paramref name="name"/> is one of the hub's own control event names: <c>atr</c>, or under <c>atr.</c>.</summary>
+    internal static bool IsReservedName(ReadOnlySpan<char> name)
+        => name.StartsWith(ReservedPrefix, StringComparison.Ordinal) || name.SequenceEqual(ReservedPrefix.AsSpan(0, ReservedPrefix.Length - 1));
 
     // Returns the number of segments, or -1 when one is invalid.
     private static int CountValidSegments(ReadOnlySpan<char> value)

@@ -5,7 +5,10 @@ namespace Atr.Hub.Connections;
 
 /// <summary>
 /// One connection's bounded queue of frames: filled by the dispatcher without waiting, drained by
-/// the connection's single send loop. Past the byte limit the client is a slow consumer.
+/// the connection's single send loop. A client is a slow consumer when its queue stays over the
+/// byte limit for the grace period, or grows past <see cref="HardLimitFactor"/> times it: a burst
+/// of events larger than the limit passes through a client that reads, one that stopped reading is
+/// closed within the grace period of the events that keep coming.
 /// </summary>
 /// <remarks>
 /// Built for the fan-out path, where it runs once per recipient per event: enqueueing and waking
@@ -13,8 +16,11 @@ namespace Atr.Hub.Connections;
 /// <see cref="IValueTaskSource{TResult}"/>), and an idle connection holds no more than the object:
 /// the frame list is made on the first frame and let go after a burst that grew it.
 /// </remarks>
-internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
+internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time) : IValueTaskSource<bool>
 {
+    /// <summary>How many times the byte limit a queue may hold, over the limit for less than the grace period.</summary>
+    public const int HardLimitFactor = 4;
+
     /// <summary>Frames sent are counted in groups of at most this many: one shared counter per frame would be contended.</summary>
     public const int CountedTogether = 64;
 
@@ -28,6 +34,9 @@ internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
     private bool _waiting;
     private long _pendingBytes;
     private int _completed;
+
+    // When the queue went over maxBytes (a TimeProvider timestamp); 0 while it is under.
+    private long _overSince;
 
     public enum Result
     {
@@ -58,7 +67,7 @@ internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
         var pending = Interlocked.Add(ref _pendingBytes, length);
 
         // A frame larger than the whole limit still goes to a client that has nothing queued.
-        if (pending > maxBytes && pending != length)
+        if (pending > maxBytes && pending != length && IsSlow(pending))
         {
             Interlocked.Add(ref _pendingBytes, -length);
             return Result.Overflow;
@@ -159,7 +168,33 @@ internal sealed class SendQueue(long maxBytes) : IValueTaskSource<bool>
     }
 
     /// <summary>Marks <paramref name="bytes"/> of taken frames as handed to the socket.</summary>
-    public void Sent(long bytes) => Interlocked.Add(ref _pendingBytes, -bytes);
+    public void Sent(long bytes)
+    {
+        if (Interlocked.Add(ref _pendingBytes, -bytes) <= maxBytes && Volatile.Read(ref _overSince) != 0)
+        {
+            // Back under the limit: the client kept up, and a later burst gets its own grace.
+            Volatile.Write(ref _overSince, 0);
+        }
+    }
+
+    /// <summary>Whether a queue over the limit, holding <paramref name="pending"/> bytes, belongs to a client that does not keep up.</summary>
+    private bool IsSlow(long pending)
+    {
+        if (pending > maxBytes * HardLimitFactor)
+        {
+            return true;
+        }
+
+        var now = time.GetTimestamp();
+        var since = Volatile.Read(ref _overSince);
+        if (since == 0)
+        {
+            Interlocked.CompareExchange(ref _overSince, now, 0);
+            return false;
+        }
+
+        return time.GetElapsedTime(since, now) > grace;
+    }
 
     bool IValueTaskSource<bool>.GetResult(short token) => _wake.GetResult(token);
 

@@ -39,7 +39,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _queue = new SendQueue(options.MaxSendQueueBytes);
+        _queue = new SendQueue(options.MaxSendQueueBytes, options.SlowConsumerGrace, timeProvider);
     }
 
     public string Id { get; }

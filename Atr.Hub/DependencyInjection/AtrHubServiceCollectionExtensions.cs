@@ -48,6 +48,8 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, "AtrHubOptions.KeepAliveInterval must be positive.")
             .Validate(o => o.PeerTimeout > o.KeepAliveInterval, "AtrHubOptions.PeerTimeout must be longer than KeepAliveInterval.")
             .Validate(o => o.CloseTimeout > TimeSpan.Zero, "AtrHubOptions.CloseTimeout must be positive.")
+            .Validate(o => o.MaxEventBytes <= o.MaxSendQueueBytes, "AtrHubOptions.MaxEventBytes must not exceed MaxSendQueueBytes: no client could take such an event.")
+            .Validate(o => o.SlowConsumerGrace > TimeSpan.Zero, "AtrHubOptions.SlowConsumerGrace must be positive.")
             .Validate(o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100), "AtrHubOptions.ProbeInterval must be at least 100 ms.")
             .Validate(o => string.IsNullOrWhiteSpace(o.Redis) || IsRedisConfiguration(o.Redis), "AtrHubOptions.Redis (--redis) must be a StackExchange.Redis configuration with an endpoint, e.g. 127.0.0.1:6379 or host1:6379,host2:6379,password=….")
             .ValidateOnStart();
@@ -66,6 +68,7 @@ public static class AtrHubServiceCollectionExtensions
         {
             publishing.Redis = hub.Value.Redis;
             publishing.ChannelPrefix = hub.Value.ChannelPrefix;
+            publishing.MaxEventBytes = hub.Value.MaxEventBytes;
         });
 
         services.TryAddSingleton<RedisConnectionProvider>();

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Unicode;
 using System.Text.Json;
 using Atr.Hub.Backplane;
 using Atr.Hub.Diagnostics;
@@ -70,14 +72,32 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
             sizeFeature.MaxRequestBodySize = _options.MaxPublishBodyBytes;
         }
 
-        JsonDocument document;
+        byte[]? body;
         try
         {
-            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
+            body = await ReadBodyAsync(context).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return TooLarge();
+        }
+
+        if (body is null)
+        {
+            return TooLarge();
+        }
+
+        // Checked whole, before anything reads a string of it: an invalid sequence must be refused,
+        // not replaced by U+FFFD in a record or thrown from the middle of a name.
+        if (!Utf8.IsValid(body))
+        {
+            return Invalid("The body is not valid UTF-8.", null);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {
@@ -122,8 +142,8 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
                 }
             }
 
-            // Serialized whole before anything goes out: a record that cannot be written refuses the
-            // batch instead of cutting it in two.
+            // Serialized whole before anything goes out: a record that cannot be written, or an event
+            // over the size every hub takes, refuses the batch instead of cutting it in two.
             var payloads = new byte[batch.Length][];
             for (var i = 0; i < batch.Length; i++)
             {
@@ -134,6 +154,15 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
                 catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException or NotSupportedException)
                 {
                     return Invalid($"{(batch.Length == 1 ? string.Empty : $"Item {i}: ")}the event cannot be written as JSON.", ex.Message);
+                }
+
+                if (payloads[i].Length > _options.MaxEventBytes)
+                {
+                    return TypedResults.Problem(
+                        detail: $"{(batch.Length == 1 ? "The" : $"Item {i}: the")} event is {payloads[i].Length} bytes of JSON; events are limited to {_options.MaxEventBytes} bytes (MaxEventBytes).",
+                        statusCode: StatusCodes.Status413PayloadTooLarge,
+                        title: "Event too large",
+                        type: "https://atr.invalid/problems/event-too-large");
                 }
             }
 
@@ -234,8 +263,41 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
             return $"'name' \"{name}\" is not dot-separated segments of [A-Za-z0-9_-] (1 to 64 characters each).";
         }
 
+        if (RoutingKeys.IsReservedName(name))
+        {
+            return $"'name' \"{name}\" is reserved: names under '{RoutingKeys.ReservedPrefix}' are the hub's own control events.";
+        }
+
         atrEvent = events.Create(scope, name, record, recordType);
         return null;
+    }
+
+    /// <summary>The whole body, at most <see cref="AtrHubOptions.MaxPublishBodyBytes"/>; null when it is longer.</summary>
+    private async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    {
+        var limit = _options.MaxPublishBodyBytes;
+        using var body = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 4096, limit));
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                // The server's own body limit applies too; this one holds where a server has none.
+                if (body.Length + read > limit)
+                {
+                    return null;
+                }
+
+                body.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return body.ToArray();
     }
 
     private static ProblemHttpResult Invalid(string detail, string? parserMessage) => TypedResults.Problem(

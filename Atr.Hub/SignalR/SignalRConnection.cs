@@ -36,7 +36,7 @@ internal sealed partial class SignalRConnection : IEventRecipient
     {
         _connection = connection;
         RemoteAddress = remoteAddress;
-        _queue = new SendQueue(options.MaxSendQueueBytes);
+        _queue = new SendQueue(options.MaxSendQueueBytes, options.SlowConsumerGrace, timeProvider);
         _metrics = metrics;
         _timeProvider = timeProvider;
         _logger = logger;

@@ -18,9 +18,9 @@ internal sealed partial class EventDispatcher(
 {
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
 
-    // A connection cannot take an event larger than its whole send queue: every connection with a
-    // frame still queued would be closed as a slow consumer, so one such payload would empty a scope.
-    private readonly long _maxEventBytes = options.Value.MaxSendQueueBytes;
+    // Publishers refuse larger events; one that arrives anyway (another language's PUBLISH) is dropped
+    // before any client, as it could cost every busy client of its scope its connection.
+    private readonly long _maxEventBytes = options.Value.MaxEventBytes;
 
     private long _nextDropLogTicks;
     private long _droppedSinceLog;

@@ -8,7 +8,7 @@ internal sealed class RedisEventPublisher(
     RedisConnectionProvider connections,
     EventFactory events,
     IEventSerializer serializer,
-    IOptions<AtrPublishingOptions> options) : EventPublisherBase(events, serializer)
+    IOptions<AtrPublishingOptions> options) : EventPublisherBase(events, serializer, options)
 {
     private readonly string _prefix = options.Value.ChannelPrefix;
 

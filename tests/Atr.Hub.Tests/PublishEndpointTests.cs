@@ -58,6 +58,9 @@ public sealed class PublishEndpointTests
     [InlineData("""{"name":"post.created","recordtype":"Post"}""", "unknown property 'recordtype'")]
     [InlineData("""[{"name":"ok"},{"name":"bad name"}]""", "Item 1:")]
     [InlineData("""[{"name":"ok"},3]""", "Item 1: an event must be a JSON object")]
+    [InlineData("""{"name":"atr.resync","scope":"organization.1"}""", "is reserved")]
+    [InlineData("""{"name":"atr"}""", "is reserved")]
+    [InlineData("""[{"name":"ok"},{"name":"atr.anything"}]""", "Item 1: 'name' \"atr.anything\" is reserved")]
     public async Task BadInputIsRefusedWithProblemDetailsAndNothingIsPublished(string body, string expected)
     {
         await using var hub = await HubHost.StartAsync();
@@ -70,6 +73,54 @@ public sealed class PublishEndpointTests
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
         Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, hub.Metrics.EventsPublished);
+        await client.AssertNothingAsync();
+    }
+
+    [Theory]
+    [InlineData("name")]
+    [InlineData("scope")]
+    [InlineData("record_type")]
+    [InlineData("record")]
+    public async Task InvalidUtf8AnywhereInTheBodyIsRefusedWith400(string where)
+    {
+        await using var hub = await HubHost.StartAsync();
+        await using var client = await hub.ConnectAsync("/");
+        var text = where switch
+        {
+            "name" => """{"name":"post.cr~ated"}""",
+            "scope" => """{"name":"post.created","scope":"organization.~"}""",
+            "record_type" => """{"name":"post.created","record_type":"P~st"}""",
+            _ => """{"name":"post.created","record":{"title":"caf~"}}""",
+        };
+
+        // An overlong encoding and a lone continuation byte: neither is UTF-8.
+        var bytes = Encoding.ASCII.GetBytes(text).SelectMany(b => b == (byte)'~' ? new byte[] { 0xC0, 0xAF, 0x80 } : [b]).ToArray();
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var response = await hub.Http.PostAsync("/publish", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("not valid UTF-8", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, hub.Metrics.EventsPublished);
+        await client.AssertNothingAsync();
+    }
+
+    [Fact]
+    public async Task AnEventOverMaxEventBytesIsRefusedWith413AndTheBatchIsNotPublished()
+    {
+        await using var hub = await HubHost.StartAsync();
+        await using var client = await hub.ConnectAsync("/");
+        var limit = new AtrHubOptions().MaxEventBytes;
+        var batch = new object[] { new { name = "small.one" }, new { name = "big.one", record = new { text = new string('x', limit) } } };
+
+        var response = await hub.PostPublishAsync(batch);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+        Assert.Contains("Item 1:", detail, StringComparison.Ordinal);
+        Assert.Contains($"limited to {limit} bytes", detail, StringComparison.Ordinal);
         Assert.Equal(0, hub.Metrics.EventsPublished);
         await client.AssertNothingAsync();
     }

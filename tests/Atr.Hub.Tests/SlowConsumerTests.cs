@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Atr.Hub.Connections;
@@ -29,7 +28,7 @@ public sealed class SlowConsumerTests(RedisServer redis)
             o.CloseTimeout = TestTimeouts.Default;
         });
 
-        using var slow = await ConnectWithTinyReceiveBufferAsync(hub.WebSocketUri("/organization/1234"));
+        using var slow = await StalledClient.ConnectAsync(hub.WebSocketUri("/organization/1234"));
         var normal = new List<WsClient>();
         for (var i = 0; i < 20; i++)
         {
@@ -70,7 +69,7 @@ public sealed class SlowConsumerTests(RedisServer redis)
             // Every connection's queue is capped, so the hub never holds more than the limit (plus one frame) per client.
             Assert.InRange(peakQueued, 0, 21L * (QueueLimit + 8192));
 
-            Assert.Equal((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, await DrainUntilCloseAsync(slow).DefaultTimeout());
+            Assert.Equal((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, await StalledClient.DrainUntilCloseAsync(slow).DefaultTimeout());
             Assert.Equal("Slow consumer: send queue full", slow.CloseStatusDescription);
         }
         finally
@@ -78,37 +77,6 @@ public sealed class SlowConsumerTests(RedisServer redis)
             foreach (var client in normal)
             {
                 await client.DisposeAsync();
-            }
-        }
-    }
-
-    private static async Task<ClientWebSocket> ConnectWithTinyReceiveBufferAsync(Uri uri)
-    {
-        // A small receive window makes the hub's socket writes block early, as a stalled mobile client would.
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        };
-
-        var client = new ClientWebSocket();
-        await client.ConnectAsync(uri, new HttpMessageInvoker(handler), CancellationToken.None).DefaultTimeout();
-        return client;
-    }
-
-    private static async Task<WebSocketCloseStatus?> DrainUntilCloseAsync(ClientWebSocket socket)
-    {
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return result.CloseStatus;
             }
         }
     }

@@ -37,6 +37,34 @@ public sealed class RedisEventPublisherTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task AnEventOverMaxEventBytesIsRefusedBeforeItIsPublished()
+    {
+        await using var services = BuildServices();
+        var publisher = services.GetRequiredService<IEventPublisher>();
+        var limit = services.GetRequiredService<IOptions<AtrPublishingOptions>>().Value.MaxEventBytes;
+        await using var subscription = await SubscribeAsync("atr:organization.1");
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync("organization.1", "post.created", new { text = new string('x', limit) }));
+        await publisher.PublishAsync("organization.1", "post.small", null).DefaultTimeout();
+
+        Assert.Contains($"limited to {limit} bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("post.small", Encoding.UTF8.GetString((byte[])(await subscription.ReadAsync()).Message!), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("atr.resync")]
+    [InlineData("atr")]
+    public async Task NamesReservedForTheHubAreRefused(string name)
+    {
+        await using var services = BuildServices();
+        var publisher = services.GetRequiredService<IEventPublisher>();
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync("organization.1", name, null));
+
+        Assert.Contains("reserved", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PublishesANewEventWithAFreshIdAndTheInjectedTime()
     {
         await using var services = BuildServices();
