@@ -5,10 +5,11 @@ using Atr.Publishing;
 // the application knows it; the application's own endpoint publishes to that organization's clients.
 var builder = WebApplication.CreateBuilder(args);
 
-// The hub's options come from the Atr section: Atr:JwtKey (or JwtKeyFile, JwtPublicKeyFile,
-// JwtAuthority) turns JWT on; Atr:Redis shares events with other nodes, in memory without it.
-// Without a key the hub runs anonymously (no tokens: anyone may listen and publish), which it does
-// only in Development on localhost, or anywhere with Atr:AllowAnonymous=true.
+// The hub's options come from the Atr section. Atr:JwtKey (or JwtKeyFile, JwtPublicKeyFile,
+// JwtAuthority) turns JWT on: every client needs a token that grants its scope. Atr:Redis shares
+// events with other nodes; without it they stay in memory. To try it without tokens, leave the key
+// out and run it in Development on localhost (ASPNETCORE_ENVIRONMENT=Development), or set
+// Atr:AllowAnonymous=true: anonymous mode, where anyone who reaches it may listen and publish.
 builder.Services.AddAtrHub(o =>
 {
     builder.Configuration.GetSection("Atr").Bind(o);
