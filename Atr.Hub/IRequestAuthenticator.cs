@@ -6,10 +6,16 @@ namespace Atr.Hub;
 /// Decides whether a WebSocket request may connect, before the upgrade (the original's
 /// <c>authenticate_with</c> class with its <c>matches?</c>).
 /// </summary>
+/// <remarks>
+/// The hub keeps one instance for its lifetime: a scoped service (a <c>DbContext</c>) comes from
+/// the handshake's <c>context.RequestServices</c>, never from the constructor.
+/// </remarks>
 /// <example>
 /// <code>
-/// builder.Services.AddAtrHub(o => o.RequestAuthenticator = new OrganizationExists(db));
+/// builder.Services.AddAtrHub(o => o.RequestAuthenticator = new KnownOrganizations());
+/// // in MatchesAsync: context.RequestServices.GetRequiredService&lt;OrganizationDirectory&gt;()
 /// </code>
+/// samples/Atr.Samples.Embedded has the whole application.
 /// </example>
 public interface IRequestAuthenticator
 {
