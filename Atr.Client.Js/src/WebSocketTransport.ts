@@ -1,6 +1,6 @@
 import type { AtrEvent, Logger, WebSocketConstructor, WebSocketLike } from "./types.js";
 import type { ClientTransport } from "./ClientTransport.js";
-import { decideOnClose, decideOnStatus, statusOf } from "./closeCodes.js";
+import { decideOnClose, decideOnStatus, refusalIn } from "./closeCodes.js";
 import { AtrConnectionError } from "./errors.js";
 
 /** @internal The raw protocol: one JSON text frame per event. */
@@ -45,7 +45,7 @@ export class WebSocketTransport implements ClientTransport {
         if (!opened) {
           // Also when close() ended a connect under way: the attempt must settle.
           if (this.socket === socket) this.socket = undefined;
-          const code = statusOf(failure);
+          const code = refusalIn(failure)?.status;
           reject(new AtrConnectionError(`The hub refused the connection${code ? ` (HTTP ${code})` : ""}.`, decideOnStatus(code), code));
           return;
         }

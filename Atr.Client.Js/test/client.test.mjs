@@ -184,15 +184,16 @@ test("an expired token is refreshed: the token function runs again and the clien
 });
 
 // The SignalR transport's failures as @microsoft/signalr words them, against a fake of its module:
-// the status decides as the raw handshake's does; "Token expired" is the hub's close at expiry.
-for (const [message, code, decision] of [
+// the hub's errors begin with their status and reason (`403: …`), which decides as the raw
+// handshake's status does; the error then says the hub's reason alone.
+for (const [message, code, decision, reason = message] of [
   ["Failed to complete negotiation with the server: Error: Forbidden: Status code '403'", 403, "stop"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 400: Malformed scope 'organization.*': use type.id pairs.", 400, "stop"],
-  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: 403: Scope 'organization.2' is not allowed for this connection.", 403, "stop"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 401: A valid token is required.", 401, "refresh"],
-  ["Server returned an error on close: Token expired; reconnect with a fresh token.", undefined, "refresh"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 400: Malformed scope 'organization.*': use type.id pairs.", 400, "stop", "Malformed scope 'organization.*': use type.id pairs."],
+  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: 403: Scope 'organization.2' is not allowed for this connection.", 403, "stop", "Scope 'organization.2' is not allowed for this connection."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 401: A valid token is required.", 401, "refresh", "A valid token is required."],
+  ["Server returned an error on close: 401: Token expired; reconnect with a fresh token.", 401, "refresh", "Token expired; reconnect with a fresh token."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff", "Too many connections from this address."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff", "The keys that verify tokens cannot be fetched right now; retry shortly."],
   ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: Event backplane unavailable; retry shortly.", undefined, "backoff"],
   ["connect ECONNREFUSED 127.0.0.1:403", undefined, "backoff"],
 ]) {
@@ -202,7 +203,7 @@ for (const [message, code, decision] of [
     const connection = { on() {}, onclose() {}, start: async () => { attempts++; throw new Error(message); }, invoke: async () => {}, stop: async () => {} };
     const signalR = { HubConnectionBuilder: class { withUrl() { return this; } configureLogging() { return this; } build() { return connection; } } };
     const atr = client({ transport: "signalr", signalR, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return null; } } });
-    await assert.rejects(atr.start(), (error) => error.code === code && error.message === message);
+    await assert.rejects(atr.start(), (error) => error.code === code && error.message === reason);
     // stop: one attempt, no backoff; refresh: one more attempt at once, then the backoff; backoff: the policy at once.
     assert.deepEqual({ attempts, policyCalls }, { stop: { attempts: 1, policyCalls: 0 }, refresh: { attempts: 2, policyCalls: 1 }, backoff: { attempts: 1, policyCalls: 1 } }[decision]);
     assert.equal(atr.state, "disconnected");
