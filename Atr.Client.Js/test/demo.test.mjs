@@ -3,13 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./support/chromium.mjs";
 import { startHub, root, serverDll } from "./support/hub.mjs";
 
-const executablePath = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((candidate) => existsSync(candidate));
 const artifacts = path.join(root, "Atr.Client.Js", "test-results");
 const jwtKey = "demo-signing-key-that-is-long-enough-for-hs256";
 const wait = { timeout: 30_000 };
@@ -18,12 +17,8 @@ let jwt;
 let browser;
 
 before(async () => {
-  assert.ok(executablePath, "Chromium is not installed: apt-get install -y chromium (./test.sh does), or set CHROMIUM_PATH.");
   [anonymous, jwt] = await Promise.all([startHub(["--demo"]), startHub(["--demo", "--jwt-key", jwtKey])]);
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 });
 
