@@ -1,4 +1,4 @@
-import type { AtrClientOptions, AtrEvent, ConnectionState, Logger, RetryPolicy, WebSocketConstructor } from "./types.js";
+import type { AtrClientOptions, AtrEvent, ConnectionState, FetchLike, Logger, RetryPolicy, WebSocketConstructor } from "./types.js";
 import type { ClientTransport } from "./ClientTransport.js";
 import { AtrConnectionError } from "./errors.js";
 import { ExponentialBackoff } from "./ExponentialBackoff.js";
@@ -20,7 +20,9 @@ type StateHandler = (state: ConnectionState, error?: AtrConnectionError) => void
  *
  * The client reconnects by itself with exponential backoff and full jitter. It stops for good on a
  * refusal that a retry cannot fix (a scope not granted, a malformed scope, a protocol error); on an
- * expired or refused token it asks the token function for a fresh one and reconnects at once.
+ * expired or refused token it asks the token function for a fresh one and reconnects at once, and
+ * stops if that one is refused too. Where the platform hides why a handshake failed (browsers), it
+ * asks the hub with a plain `GET` of the same URL.
  */
 export class AtrClient {
   /** The scope key the client listens to (`organization.1234`; empty for unscoped events). */
@@ -30,6 +32,7 @@ export class AtrClient {
   private readonly transport: ClientTransport;
   private readonly retryPolicy: RetryPolicy;
   private readonly logger: Logger;
+  private readonly fetch: FetchLike | undefined;
   private readonly handlers = new Map<string, Set<EventHandler>>();
   private readonly anyHandlers = new Set<EventHandler>();
   private readonly stateHandlers = new Set<StateHandler>();
@@ -43,6 +46,7 @@ export class AtrClient {
     this.httpBase = baseUrl.replace(/\/+$/, "").replace(/^ws(s?):/, "http$1:");
     this.logger = options.logger ?? {};
     this.retryPolicy = options.retryPolicy ?? new ExponentialBackoff();
+    this.fetch = options.fetch ?? platformFetch();
     if (options.transport === "signalr") {
       this.transport = new SignalRTransport(`${this.httpBase}/hub?scope=${encodeURIComponent(this.scope)}`, this.scope, options.signalR, this.logger);
     } else {
@@ -50,7 +54,7 @@ export class AtrClient {
       if (!socket) {
         throw new TypeError("No WebSocket here: pass options.WebSocket (on Node before 22, the ws package).");
       }
-      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope), socket, this.logger);
+      this.transport = new WebSocketTransport(this.httpBase.replace(/^http/, "ws") + scopePath(this.scope), socket, this.fetch, this.logger);
     }
     this.transport.onEvent = (event) => this.dispatch(event);
   }
@@ -132,9 +136,11 @@ export class AtrClient {
 
   /** Every event name publishers have announced (`GET /channels`). */
   async channels(): Promise<string[]> {
+    const fetch = this.fetch;
+    if (!fetch) throw new TypeError("No fetch here: pass options.fetch.");
     const response = await fetch(`${this.httpBase}/channels`);
     if (!response.ok) throw new Error(`GET /channels answered ${response.status}`);
-    return (await response.json()) as string[];
+    return JSON.parse(await response.text()) as string[];
   }
 
   /** Connects and reconnects until `stopping` resolves (stop() was called) or the client gives up. */
@@ -147,7 +153,9 @@ export class AtrClient {
 
     let retries = 0;
     let lostAt = Date.now();
-    let refreshNow = false;
+    // The attempt under way follows a refused or expired token, with the token function's next one.
+    let refreshed = false;
+    const refreshable = typeof this.options.token === "function";
     // "connecting" until the first attempt ends; every retry, after a drop or not, is "reconnecting" from the wait before it.
     this.setState("connecting");
     while (!run.stopped) {
@@ -164,7 +172,7 @@ export class AtrClient {
           break;
         }
         retries = 0;
-        refreshNow = false;
+        refreshed = false;
         this.setState("connected");
         settle.resolve();
         const lost = await Promise.race([closed, stopping]);
@@ -177,14 +185,18 @@ export class AtrClient {
       }
 
       this.logger.info?.(`Atr: ${ended.message}`);
-      // A refusal for good gives up at once; an expired token gets one immediate attempt with a
-      // fresh token, then the usual backoff; the retry policy may give up too.
+      // A refusal for good gives up at once. A refused or expired token gets one immediate attempt
+      // with the token function's next token; a token refused again, or one no function can
+      // replace, gives up too. The retry policy decides the rest, and may give up as well.
+      if (ended.decision === "refresh" && (refreshed || !refreshable)) {
+        ended = new AtrConnectionError(ended.message, "stop", ended.code);
+      }
       const delay = ended.decision === "stop"
         ? null
-        : ended.decision === "refresh" && !refreshNow
+        : ended.decision === "refresh"
           ? 0
           : this.retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: retries, elapsedMilliseconds: Date.now() - lostAt, retryReason: ended });
-      refreshNow = ended.decision === "refresh";
+      refreshed = ended.decision === "refresh";
       if (delay === null) {
         run.stopped = true;
         this.setState("disconnected", ended);
@@ -235,6 +247,12 @@ export class AtrClient {
     await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), stopping]);
     clearTimeout(timer);
   }
+}
+
+/** The platform's fetch, when there is one, called on the global as it requires. */
+function platformFetch(): FetchLike | undefined {
+  const platform = globalThis as { fetch?: FetchLike };
+  return typeof platform.fetch === "function" ? (url, init) => platform.fetch!(url, init) : undefined;
 }
 
 /** One start() to its end: stop() marks it, and its loop checks its own mark, never a later run's. */

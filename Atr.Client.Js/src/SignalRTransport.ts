@@ -1,7 +1,7 @@
 import type { AtrEvent, Logger } from "./types.js";
 import type { ClientTransport } from "./ClientTransport.js";
 import { AtrConnectionError } from "./errors.js";
-import { decideOnStatus, statusOf, type RetryDecision } from "./closeCodes.js";
+import { decideOnStatus, refusalIn } from "./closeCodes.js";
 
 interface HubConnectionLike {
   on(method: string, handler: (argument: AtrEvent) => void): void;
@@ -45,8 +45,7 @@ export class SignalRTransport implements ClientTransport {
     connection.onclose((error) => {
       if (this.connection !== connection) return;
       this.connection = undefined;
-      const message = error?.message ?? "The SignalR connection closed.";
-      this.onClose(new AtrConnectionError(message, decide(message)));
+      this.onClose(failed(error?.message ?? "The SignalR connection closed."));
     });
     try {
       await connection.start();
@@ -56,8 +55,7 @@ export class SignalRTransport implements ClientTransport {
     } catch (error) {
       await connection.stop().catch(() => {});
       this.connection = undefined;
-      const message = (error as Error)?.message ?? String(error);
-      throw new AtrConnectionError(message, decide(message), statusOf(message));
+      throw failed((error as Error)?.message ?? String(error));
     }
   }
 
@@ -86,7 +84,13 @@ export class SignalRTransport implements ClientTransport {
   }
 }
 
-/** The hub's refusals carry their status first (`403: …`); the close at a token's expiry says so. */
-function decide(message: string): RetryDecision {
-  return /Token expired/i.test(message) ? "refresh" : decideOnStatus(statusOf(message));
+/**
+ * The hub's refusals, and its close at a token's expiry, begin with a status (`403: …`, `401: Token
+ * expired; …`): the error then carries that status and the hub's reason, and decides as the raw
+ * handshake's status does. A failure without one (the network, a negotiation SignalR could not
+ * complete) keeps SignalR's text.
+ */
+function failed(message: string): AtrConnectionError {
+  const refusal = refusalIn(message);
+  return new AtrConnectionError(refusal?.reason ?? message, decideOnStatus(refusal?.status), refusal?.status);
 }

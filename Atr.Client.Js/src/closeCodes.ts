@@ -24,21 +24,41 @@ export function decideOnClose(code: number): RetryDecision {
   }
 }
 
-/** @internal The decision for a refused handshake's HTTP status, when the platform reveals it. */
+/**
+ * The refusal statuses the hub answers (raw handshake, plain GET, SignalR hub error) and
+ * what each means to the client. test/contract.test.mjs holds this table to the hub's C# source.
+ */
+const refusalDecisions: Readonly<Record<number, RetryDecision>> = {
+  400: "stop", // a malformed scope, or not a scope of this hub
+  401: "refresh", // no token, or one that is invalid or expired
+  403: "stop", // the token does not grant the scope, the Origin is not allowed, the app's authenticator refused
+  429: "backoff", // too many connections from this address
+  503: "backoff", // shutting down, the token keys or the backplane unavailable
+};
+
+/** @internal The decision for a refused handshake's HTTP status: anything not in the table (or unknown) backs off. */
 export function decideOnStatus(status: number | undefined): RetryDecision {
-  if (status === 400 || status === 403) return "stop";
-  if (status === 401) return "refresh";
-  return "backoff";
+  return (status !== undefined && refusalDecisions[status]) || "backoff";
+}
+
+/** @internal A status read from a failure's text, with the hub's reason when the text carries it. */
+export interface Refusal {
+  status: number;
+  reason?: string;
 }
 
 /**
- * @internal The HTTP status in a failure's text, in the forms that carry one: ws's
- * `Unexpected server response: 403`, SignalR's `Status code '403'`, and the hub's refusals,
- * which begin with theirs (`403: …`, after `HubException: ` once SignalR relays them). Other
- * numbers, such as the port in `connect ECONNREFUSED 127.0.0.1:7777`, are not statuses.
+ * @internal The one reader of statuses in failure texts. The hub's SignalR errors begin with their
+ * status and reason (`403: Scope … is not allowed …`); SignalR relays them after `HubException: `
+ * (a refusal) or after `Server returned an error on close: ` (the close at a token's expiry). The
+ * platforms' own texts carry a bare status: ws's `Unexpected server response: 403`, SignalR's
+ * `Status code '403'`. Other numbers, such as the port in `connect ECONNREFUSED 127.0.0.1:7777`,
+ * are not statuses.
  */
-export function statusOf(message: string): number | undefined {
-  const match = /Unexpected server response: ([1-5]\d\d)\b|Status code '([1-5]\d\d)'|(?:^|HubException: )([1-5]\d\d): /.exec(message);
-  const status = match?.[1] ?? match?.[2] ?? match?.[3];
-  return status === undefined ? undefined : Number(status);
+export function refusalIn(message: string): Refusal | undefined {
+  const hub = /(?:^|HubException: |error on close: )([1-5]\d\d): (.+)$/m.exec(message);
+  if (hub) return { status: Number(hub[1]), reason: hub[2].trim() };
+  const bare = /Unexpected server response: ([1-5]\d\d)\b|Status code '([1-5]\d\d)'/.exec(message);
+  const status = bare?.[1] ?? bare?.[2];
+  return status === undefined ? undefined : { status: Number(status) };
 }

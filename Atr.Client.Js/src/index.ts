@@ -8,6 +8,8 @@ export type {
   AtrEvent,
   AtrResyncEvent,
   ConnectionState,
+  FetchLike,
+  FetchResponseLike,
   Logger,
   RetryContext,
   RetryPolicy,

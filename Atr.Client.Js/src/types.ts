@@ -74,15 +74,39 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/**
+ * The subset of `fetch` the client needs: the platform's, or any compatible one. It asks the hub
+ * why a handshake failed (a plain `GET` of the same URL) and reads `GET /channels`.
+ */
+export type FetchLike = (url: string, init?: { cache?: "no-store" }) => Promise<FetchResponseLike>;
+
+/** The subset of a `fetch` response the client reads. */
+export interface FetchResponseLike {
+  readonly status: number;
+  readonly ok: boolean;
+  text(): Promise<string>;
+}
+
 export interface AtrClientOptions {
   /** The scope to listen to. */
   scope: Scope;
-  /** A token, or a function called before every (re)connect that returns a fresh one. */
+  /**
+   * A token, or a function called before every (re)connect that returns a fresh one. When the hub
+   * refuses a token (401) or closes at its expiry (4002), a function gets one immediate retry with
+   * the token it returns next; a string cannot be refreshed, and the client stops.
+   */
   token?: string | (() => string | Promise<string>);
   /** `websocket` (default: the raw protocol, no dependency) or `signalr` (needs `@microsoft/signalr`). */
   transport?: Transport;
   /** The WebSocket constructor: default `globalThis.WebSocket`; on Node before 22 pass the `ws` package. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * The `fetch` to ask the hub with: default `globalThis.fetch`. A browser never sees why a WebSocket
+   * handshake failed, so the client then asks the hub with a plain `GET` of the same URL, which
+   * answers the status the handshake got. Without a fetch, or when the question fails (the hub is
+   * down, CORS forbids reading the answer), the client backs off and retries.
+   */
+  fetch?: FetchLike;
   /** The `@microsoft/signalr` module, when it is neither importable nor the global `signalR`. */
   signalR?: unknown;
   /** How long to wait between reconnects. Default {@link ExponentialBackoff} (0.5 s doubling to 30 s, full jitter, forever). */

@@ -1,24 +1,18 @@
 // A real browser: Debian's Chromium, driven by playwright-core, on the hub's demo page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./support/chromium.mjs";
 import { startHub, root } from "./support/hub.mjs";
 
-const executablePath = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((candidate) => existsSync(candidate));
 const artifacts = path.join(root, "Atr.Client.Js", "test-results");
 let hub;
 let browser;
 
 before(async () => {
-  // In CI a missing browser fails the run; ./test.sh installs Debian's chromium.
-  assert.ok(executablePath, "Chromium is not installed: apt-get install -y chromium (./test.sh does), or set CHROMIUM_PATH.");
   hub = await startHub(["--demo"]);
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 });
 

@@ -1,15 +1,38 @@
-// AtrClient against a hand-driven fake WebSocket: dispatch, backoff, close codes, tokens.
+// AtrClient against a hand-driven fake WebSocket and a fake fetch: dispatch, backoff, close codes,
+// refusals, tokens.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { AtrClient, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
+import { AtrClient, AtrConnectionError, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
 import { FakeWebSocket } from "./support/FakeWebSocket.mjs";
 import { waitUntil } from "./support/waitUntil.mjs";
 
 const noDelay = { nextRetryDelayInMilliseconds: () => 0 };
+// A retry policy that would wait a minute: a stop taken for a failed attempt would wait it out.
+const slow = { nextRetryDelayInMilliseconds: () => 60_000 };
 const event = (name, extra = {}) => ({ id: "0".repeat(32), name, occured_at: "2026-11-27T16:52:25.123+00:00", record: null, record_type: null, routing_key: `organization.1.${name}`, ...extra });
 
+/** A fetch for the client's question after a silent failure: the hub answers `status` and `reason`; every URL asked is kept. */
+function hubSays(status, reason = "") {
+  const fetch = async (url, init) => {
+    fetch.asked.push({ url, init });
+    return { status, ok: status >= 200 && status < 300, text: async () => `${reason}\n` };
+  };
+  fetch.asked = [];
+  return fetch;
+}
+
+/** A fetch that fails as a browser's does when the hub is down or CORS forbids reading the answer. */
+function hubDown() {
+  const fetch = async (url) => {
+    fetch.asked.push({ url });
+    throw new TypeError("Failed to fetch");
+  };
+  fetch.asked = [];
+  return fetch;
+}
+
 function client(options = {}) {
-  return new AtrClient("http://127.0.0.1:7777", { scope: { organization: 1 }, WebSocket: FakeWebSocket, retryPolicy: noDelay, ...options });
+  return new AtrClient("http://127.0.0.1:7777", { scope: { organization: 1 }, WebSocket: FakeWebSocket, retryPolicy: noDelay, fetch: hubDown(), ...options });
 }
 
 async function started(atr) {
@@ -143,7 +166,8 @@ test("a refused handshake that may pass (503) is retried", async () => {
 });
 
 test("an unreachable hub is retried, and the port in its error text is no HTTP status", async () => {
-  const atr = client();
+  const fetch = hubDown();
+  const atr = client({ fetch });
   const errors = [];
   atr.onState((state, error) => { if (error) errors.push(error); });
   const start = atr.start();
@@ -152,8 +176,146 @@ test("an unreachable hub is retried, and the port in its error text is no HTTP s
   await start;
   assert.equal(errors.length, 1);
   assert.equal(errors[0].code, undefined);
-  assert.equal(errors[0].message, "The hub refused the connection.");
+  assert.equal(errors[0].refused, false);
+  assert.equal(errors[0].message, "The connection failed, and the hub does not answer (Failed to fetch).");
+  assert.equal(fetch.asked.length, 1);
   await atr.stop();
+});
+
+test("a status the platform reveals (Node's ws) decides without asking the hub", async () => {
+  const fetch = hubSays(200);
+  const atr = client({ fetch });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).refuse(403);
+  await assert.rejects(start, (error) => error.code === 403 && error.refused);
+  assert.deepEqual(fetch.asked, []);
+});
+
+// A browser sees neither the status nor the reason of a refused handshake: the client asks the hub.
+const grantRefused = "The token does not grant this scope (claim atr_scopes).";
+for (const [status, reason] of [[403, grantRefused], [400, "Malformed scope path: use /<type>/<id>[/<type>/<id>...] with segments of 1 to 64 characters of [A-Za-z0-9_-], or / for unscoped events."]]) {
+  test(`a silent failure the hub explains with ${status} stops with its reason, and no further handshake`, async () => {
+    const fetch = hubSays(status, reason);
+    let policyCalls = 0;
+    const atr = client({ scope: { organization: 1234 }, token: () => "t.o.k", fetch, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return 0; } } });
+    const states = [];
+    atr.onState((state, error) => states.push([state, error]));
+    const start = atr.start();
+    (await FakeWebSocket.waitFor(1)).failSilently();
+    await assert.rejects(start, (error) => error instanceof AtrConnectionError && error.code === status && error.refused && error.message === reason);
+    assert.deepEqual(fetch.asked.map(({ url }) => url), ["http://127.0.0.1:7777/organization/1234?access_token=t.o.k"]);
+    assert.equal(fetch.asked[0].init.cache, "no-store");
+    assert.deepEqual(states.map(([state]) => state), ["connecting", "disconnected"]);
+    assert.equal(states[1][1].code, status);
+    assert.equal(atr.state, "disconnected");
+    assert.equal(policyCalls, 0);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(FakeWebSocket.instances.length, 1);
+  });
+}
+
+test("the question goes to https for wss, with the same path and token", async () => {
+  const fetch = hubSays(403, grantRefused);
+  const atr = new AtrClient("wss://hub.example/", { scope: "organization.5", token: "a b", WebSocket: FakeWebSocket, fetch });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).failSilently();
+  await assert.rejects(start, (error) => error.code === 403);
+  assert.deepEqual(fetch.asked.map(({ url }) => url), ["https://hub.example/organization/5?access_token=a%20b"]);
+});
+
+test("a silent failure the hub explains with 401 gets one attempt at once with the token function's next token", async () => {
+  let issued = 0;
+  const fetch = hubSays(401, "A valid token is required: pass it as ?access_token=<JWT> or Authorization: Bearer <JWT>.");
+  let policyCalls = 0;
+  const atr = client({ token: async () => `token-${++issued}`, fetch, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return 0; } } });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).failSilently();
+  const second = await FakeWebSocket.waitFor(2);
+  assert.match(second.url, /access_token=token-2$/);
+  second.open();
+  await start;
+  assert.equal(atr.state, "connected");
+  assert.equal(policyCalls, 0, "the refresh attempt does not wait for the backoff");
+  await atr.stop();
+});
+
+test("a fresh token refused again stops with the hub's 401", async () => {
+  let issued = 0;
+  const reason = "A valid token is required: pass it as ?access_token=<JWT> or Authorization: Bearer <JWT>.";
+  const fetch = hubSays(401, reason);
+  const atr = client({ token: async () => `token-${++issued}`, fetch });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).failSilently();
+  (await FakeWebSocket.waitFor(2)).failSilently();
+  await assert.rejects(start, (error) => error.code === 401 && error.refused && error.message === reason);
+  assert.equal(issued, 2);
+  assert.deepEqual(fetch.asked.map(({ url }) => url.replace(/.*=/, "")), ["token-1", "token-2"]);
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(FakeWebSocket.instances.length, 2);
+});
+
+test("a 401 for a token that is a string, or no token, stops at once: nothing can refresh it", async () => {
+  for (const token of ["static", undefined]) {
+    FakeWebSocket.reset();
+    const atr = client({ token, fetch: hubSays(401, "A valid token is required.") });
+    const start = atr.start();
+    (await FakeWebSocket.waitFor(1)).failSilently();
+    await assert.rejects(start, (error) => error.code === 401 && error.refused);
+    assert.equal(FakeWebSocket.instances.length, 1);
+  }
+});
+
+for (const [status, reason] of [[429, "Too many connections from this address."], [503, "Server shutting down; reconnect to another node or retry shortly."]]) {
+  test(`a silent failure the hub explains with ${status} backs off and retries`, async () => {
+    const contexts = [];
+    const atr = client({ fetch: hubSays(status, reason), retryPolicy: { nextRetryDelayInMilliseconds: (context) => { contexts.push(context); return 0; } } });
+    const start = atr.start();
+    (await FakeWebSocket.waitFor(1)).failSilently();
+    (await FakeWebSocket.waitFor(2)).open();
+    await start;
+    assert.equal(contexts.length, 1);
+    assert.equal(contexts[0].retryReason.code, status);
+    assert.equal(contexts[0].retryReason.message, reason);
+    assert.equal(contexts[0].retryReason.refused, false);
+    await atr.stop();
+  });
+}
+
+for (const [what, options] of [
+  ["the hub admits it now (200)", { fetch: hubSays(200, "Atr event hub. Connect a WebSocket to /<type>/<id>.") }],
+  ["the hub does not answer the question", { fetch: hubDown() }],
+  ["no fetch is at hand", { fetch: undefined }],
+]) {
+  test(`a silent failure backs off when ${what}`, async () => {
+    const saved = globalThis.fetch;
+    if (!options.fetch) delete globalThis.fetch;
+    try {
+      const contexts = [];
+      const atr = client({ ...options, retryPolicy: { nextRetryDelayInMilliseconds: (context) => { contexts.push(context); return 0; } } });
+      const start = atr.start();
+      (await FakeWebSocket.waitFor(1)).failSilently();
+      (await FakeWebSocket.waitFor(2)).failSilently();
+      (await FakeWebSocket.waitFor(3)).open();
+      await start;
+      assert.equal(contexts.length, 2);
+      assert.ok(contexts.every(({ retryReason }) => retryReason.code === undefined && !retryReason.refused));
+      await atr.stop();
+    } finally {
+      globalThis.fetch = saved;
+    }
+  });
+}
+
+test("stop while the hub is being asked ends at once", { timeout: 5_000 }, async () => {
+  let asked = false;
+  const atr = client({ retryPolicy: slow, fetch: () => { asked = true; return new Promise(() => {}); } });
+  const start = atr.start();
+  (await FakeWebSocket.waitFor(1)).failSilently();
+  await waitUntil(() => asked);
+  await atr.stop();
+  await start;
+  assert.equal(atr.state, "disconnected");
+  assert.equal(FakeWebSocket.instances.length, 1);
 });
 
 test("an expired token is refreshed: the token function runs again and the client reconnects at once", async () => {
@@ -180,31 +342,52 @@ test("an expired token is refreshed: the token function runs again and the clien
   assert.match(fourth.url, /access_token=token-4$/);
   fourth.open();
   await waitUntil(() => atr.state === "connected");
-  await atr.stop();
+
+  // The fresh token after an expiry refused too: the client stops.
+  fourth.serverClose(AtrCloseCodes.TokenExpired, "Token expired");
+  (await FakeWebSocket.waitFor(5)).refuse(401);
+  await waitUntil(() => atr.state === "disconnected");
+  assert.equal(FakeWebSocket.instances.length, 5);
+  assert.equal(issued, 5);
+});
+
+test("an expiry with a token that is a string stops: nothing can refresh it", async () => {
+  const atr = client({ token: "static" });
+  let last;
+  atr.onState((state, error) => { last = error; });
+  const socket = await started(atr);
+  socket.serverClose(AtrCloseCodes.TokenExpired, "Token expired");
+  await waitUntil(() => atr.state === "disconnected");
+  assert.equal(last.code, AtrCloseCodes.TokenExpired);
+  assert.equal(last.refused, false);
+  assert.equal(FakeWebSocket.instances.length, 1);
 });
 
 // The SignalR transport's failures as @microsoft/signalr words them, against a fake of its module:
-// the status decides as the raw handshake's does; "Token expired" is the hub's close at expiry.
-for (const [message, code, decision] of [
+// the hub's errors begin with their status and reason (`403: …`), which decides as the raw
+// handshake's status does; the error then says the hub's reason alone.
+for (const [message, code, decision, reason = message] of [
   ["Failed to complete negotiation with the server: Error: Forbidden: Status code '403'", 403, "stop"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 400: Malformed scope 'organization.*': use type.id pairs.", 400, "stop"],
-  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: 403: Scope 'organization.2' is not allowed for this connection.", 403, "stop"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 401: A valid token is required.", 401, "refresh"],
-  ["Server returned an error on close: Token expired; reconnect with a fresh token.", undefined, "refresh"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff"],
-  ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff"],
+  ["Server returned an error on close: Connection closed with an error. HubException: 400: Malformed scope 'organization.*': use type.id pairs.", 400, "stop", "Malformed scope 'organization.*': use type.id pairs."],
+  ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: 403: Scope 'organization.2' is not allowed for this connection.", 403, "stop", "Scope 'organization.2' is not allowed for this connection."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 401: A valid token is required.", 401, "refresh", "A valid token is required."],
+  ["Server returned an error on close: 401: Token expired; reconnect with a fresh token.", 401, "refresh", "Token expired; reconnect with a fresh token."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff", "Too many connections from this address."],
+  ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff", "The keys that verify tokens cannot be fetched right now; retry shortly."],
   ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: Event backplane unavailable; retry shortly.", undefined, "backoff"],
   ["connect ECONNREFUSED 127.0.0.1:403", undefined, "backoff"],
 ]) {
   test(`signalr: ${decision} after "${message.slice(0, 60)}…"`, async () => {
     let attempts = 0;
     let policyCalls = 0;
+    let issued = 0;
     const connection = { on() {}, onclose() {}, start: async () => { attempts++; throw new Error(message); }, invoke: async () => {}, stop: async () => {} };
     const signalR = { HubConnectionBuilder: class { withUrl() { return this; } configureLogging() { return this; } build() { return connection; } } };
-    const atr = client({ transport: "signalr", signalR, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return null; } } });
-    await assert.rejects(atr.start(), (error) => error.code === code && error.message === message);
-    // stop: one attempt, no backoff; refresh: one more attempt at once, then the backoff; backoff: the policy at once.
-    assert.deepEqual({ attempts, policyCalls }, { stop: { attempts: 1, policyCalls: 0 }, refresh: { attempts: 2, policyCalls: 1 }, backoff: { attempts: 1, policyCalls: 1 } }[decision]);
+    const atr = client({ transport: "signalr", signalR, token: () => `token-${++issued}`, retryPolicy: { nextRetryDelayInMilliseconds: () => { policyCalls++; return null; } } });
+    await assert.rejects(atr.start(), (error) => error.code === code && error.message === reason && error.refused === (decision !== "backoff"));
+    // stop: one attempt, no backoff; refresh: one more attempt at once with a fresh token, then stop; backoff: the policy at once.
+    assert.deepEqual({ attempts, policyCalls }, { stop: { attempts: 1, policyCalls: 0 }, refresh: { attempts: 2, policyCalls: 0 }, backoff: { attempts: 1, policyCalls: 1 } }[decision]);
+    assert.equal(issued, attempts);
     assert.equal(atr.state, "disconnected");
   });
 }
@@ -228,8 +411,6 @@ test("stop during a backoff wait ends it at once", async () => {
   assert.equal(atr.state, "disconnected");
 });
 
-// A retry policy that would wait a minute: a stop taken for a failed attempt would wait it out.
-const slow = { nextRetryDelayInMilliseconds: () => 60_000 };
 
 test("stop during connecting ends at once", { timeout: 5_000 }, async () => {
   const atr = client({ retryPolicy: slow });

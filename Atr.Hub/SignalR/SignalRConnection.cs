@@ -143,8 +143,9 @@ internal sealed partial class SignalRConnection : IEventRecipient
         _queue.Complete();
         try
         {
-            // The client is told why, and that a reconnect with a fresh token is welcome.
-            await _connection.WriteAsync(new CloseMessage("Token expired; reconnect with a fresh token.", allowReconnect: true)).AsTask()
+            // The client is told why, status first like the hub's refusals (a 401 asks for a fresh token),
+            // and that a reconnect with one is welcome.
+            await _connection.WriteAsync(new CloseMessage("401: Token expired; reconnect with a fresh token.", allowReconnect: true)).AsTask()
                 .WaitAsync(TimeSpan.FromSeconds(2), _timeProvider).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException || IsGone(ex))

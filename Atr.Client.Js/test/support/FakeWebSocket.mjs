@@ -46,6 +46,12 @@ export class FakeWebSocket {
     this.onclose?.({ code: 1006, reason: "" });
   }
 
+  /** A failed attempt as a browser reports it, whatever the cause: an error event that says nothing, then 1006. */
+  failSilently() {
+    this.onerror?.({});
+    this.onclose?.({ code: 1006, reason: "" });
+  }
+
   serverClose(code, reason = "") {
     this.onclose?.({ code, reason });
   }
