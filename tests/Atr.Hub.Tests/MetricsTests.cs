@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.RegularExpressions;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
@@ -92,10 +93,11 @@ public sealed partial class MetricsTests(RedisServer redis)
         await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--no-metrics"]);
         await server.ListeningAsync();
 
-        // The raw endpoint's catch-all answers the path with its plain-text banner.
-        var body = await server.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        // The raw endpoint's catch-all takes the path: one segment is no scope, so it answers 400, not metrics.
+        using var response = await server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
 
-        Assert.DoesNotContain("atr_", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain("atr_", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain("metrics:", server.Output, StringComparison.Ordinal);
     }
 
