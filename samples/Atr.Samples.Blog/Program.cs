@@ -2,6 +2,8 @@ using Atr.Publishing;
 using Microsoft.EntityFrameworkCore;
 
 // A blog API whose posts publish post.created / post.updated / post.destroyed to the hub it hosts.
+// `dotnet run --project samples/Atr.Samples.Blog` serves it at http://127.0.0.1:5000 (Properties/launchSettings.json;
+// --urls changes it); the README's "From Entity Framework Core" section has a curl for each endpoint.
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddAtrHub(o =>
 {
@@ -17,6 +19,8 @@ using (var scope = app.Services.CreateScope())
 }
 
 app.MapAtrHub("/events");   // ws://127.0.0.1:5000/events/organization/1234
+app.MapGet("/posts/{id:int}", async (int id, BlogDb db) =>
+    await db.Posts.FindAsync(id) is { } post ? Results.Ok(post) : Results.NotFound());
 app.MapPost("/organizations/{organizationId:int}/posts", async (int organizationId, PostInput input, BlogDb db) =>
 {
     var post = new Post { OrganizationId = organizationId, Title = input.Title };

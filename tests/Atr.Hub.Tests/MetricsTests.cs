@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.RegularExpressions;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;

@@ -23,9 +23,11 @@ internal sealed class WsClient : IAsyncDisposable
     /// <summary>The close code the server sent, once the connection ended; null when it ended without one.</summary>
     public Task<WebSocketCloseStatus?> Closed => _closed.Task;
 
-    public static async Task<WsClient> ConnectAsync(Uri uri)
+    /// <summary>Connects to <paramref name="uri"/>; <paramref name="options"/> may set headers first (what a proxy adds, an Origin).</summary>
+    public static async Task<WsClient> ConnectAsync(Uri uri, Action<ClientWebSocketOptions>? options = null)
     {
         var socket = new ClientWebSocket();
+        options?.Invoke(socket.Options);
         await socket.ConnectAsync(uri, CancellationToken.None).DefaultTimeout();
         return new WsClient(socket);
     }
