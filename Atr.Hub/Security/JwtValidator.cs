@@ -75,7 +75,12 @@ internal sealed class JwtValidator
         }
 
         var result = await _handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
-        return result.IsValid ? new ClaimsPrincipal(result.ClaimsIdentity) : null;
+
+        // RFC 7515, section 4.1.11: a token that names critical extensions the hub does not implement
+        // (it implements none) must be refused, even with a valid signature.
+        return result.IsValid && !(result.SecurityToken is JsonWebToken jwt && jwt.TryGetHeaderValue<object>("crit", out _))
+            ? new ClaimsPrincipal(result.ClaimsIdentity)
+            : null;
     }
 
     /// <summary>The HS256 key of a secret.</summary>

@@ -40,8 +40,10 @@ internal sealed class ScopeGrants
             grants.AddRange(claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
 
-        var publish = principal.FindFirst(PublishClaim)?.Value;
-        return new ScopeGrants([.. grants], hasScopes, string.Equals(publish, "true", StringComparison.OrdinalIgnoreCase));
+        // Only the JSON true: a string "true" (or "True", "yes") is not a grant.
+        var publish = principal.FindFirst(PublishClaim);
+        var canPublish = publish is { ValueType: ClaimValueTypes.Boolean } && string.Equals(publish.Value, "true", StringComparison.OrdinalIgnoreCase);
+        return new ScopeGrants([.. grants], hasScopes, canPublish);
     }
 
     /// <summary>Whether the token may listen to <paramref name="scope"/>: whole segments only, so <c>organization.*</c> grants <c>organization.5</c> but not <c>organizations.5</c>.</summary>

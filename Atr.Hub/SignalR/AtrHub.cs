@@ -121,7 +121,11 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     /// <exception cref="HubException">The scope is malformed or not allowed (nothing changes), or the backplane is unavailable.</exception>
     public async Task Subscribe(string scope)
     {
-        ArgumentNullException.ThrowIfNull(scope);
+        if (scope is null)
+        {
+            throw new HubException("400: Subscribe needs a scope: a string such as organization.1234, or empty for unscoped events.");
+        }
+
         var session = Session;
         var httpContext = Context.GetHttpContext() ?? throw new HubException("This connection has no HTTP request to authorize scopes with.");
         var decision = await _authorizer.AuthorizeScopeAsync(ClientRequest.From(httpContext), scope).ConfigureAwait(false);
@@ -183,7 +187,11 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     /// <returns>A task that completes once no more events of the scope will be queued.</returns>
     public async Task Unsubscribe(string scope)
     {
-        ArgumentNullException.ThrowIfNull(scope);
+        if (scope is null)
+        {
+            throw new HubException("400: Unsubscribe needs a scope: the one given to Subscribe.");
+        }
+
         var session = Session;
         if (session.RemoveScope(scope))
         {

@@ -11,6 +11,8 @@ namespace Atr.Hub.Tests.Security;
 /// <summary>Tries to get in without the right token, on the raw endpoint, the SignalR hub and POST /publish.</summary>
 public sealed class JwtAuthenticationTests
 {
+    private static readonly string[] CriticalExtension = ["urn:example:ext"];
+
     public static TheoryData<string, string?> BadTokens => new()
     {
         { "no token", null },
@@ -23,6 +25,7 @@ public sealed class JwtAuthenticationTests
         { "garbage", "not.a.jwt" },
         { "empty", string.Empty },
         { "truncated", TestTokens.Hs256(["organization.1"])[..^10] },
+        { "an unknown critical header (RFC 7515 4.1.11)", TestTokens.Hs256(["organization.1"], header: new Dictionary<string, object> { ["crit"] = CriticalExtension, ["urn:example:ext"] = 1 }) },
     };
 
     [Theory]
@@ -121,12 +124,14 @@ public sealed class JwtAuthenticationTests
         var batchPartlyOutside = await hub.PostPublishAsync(
             new[] { new { scope = "organization.2", name = "ok" }, new { scope = "organization.1", name = "sneaky" } },
             TestTokens.Hs256(["organization.2"], publish: true));
+        var stringTrue = await Publish(hub, TestTokens.Hs256(["organization.1"], claims: new Dictionary<string, object> { ["atr_publish"] = "true" }), "organization.1");
         var within = await Publish(hub, TestTokens.Hs256(["organization.*"], publish: true), "organization.1");
         var anywhere = await Publish(hub, TestTokens.Hs256(publish: true), "organization.1");
 
         Assert.Equal(401, (int)none.StatusCode);
         Assert.Equal("application/problem+json", none.Content.Headers.ContentType?.MediaType);
         Assert.Equal(403, (int)listenOnly.StatusCode);
+        Assert.Equal(403, (int)stringTrue.StatusCode);
         Assert.Equal(403, (int)outside.StatusCode);
         Assert.Equal(403, (int)batchPartlyOutside.StatusCode);
         Assert.Contains("Item 1", await batchPartlyOutside.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -17,8 +17,10 @@ internal static class TestTokens
         TimeSpan? notBeforeIn = null,
         string issuer = "atr",
         string audience = "atr",
-        string key = Key)
-        => Create(new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256), scopes, publish, expiresIn, notBeforeIn, issuer, audience);
+        string key = Key,
+        IDictionary<string, object>? claims = null,
+        IDictionary<string, object>? header = null)
+        => Create(new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256), scopes, publish, expiresIn, notBeforeIn, issuer, audience, claims, header);
 
     public static string Signed(SecurityKey key, string algorithm, string[]? scopes = null)
         => Create(new SigningCredentials(key, algorithm), scopes, publish: false, expiresIn: null, notBeforeIn: null, "atr", "atr");
@@ -51,10 +53,10 @@ internal static class TestTokens
         return (ec, ec.ExportSubjectPublicKeyInfoPem());
     }
 
-    private static string Create(SigningCredentials credentials, string[]? scopes, bool publish, TimeSpan? expiresIn, TimeSpan? notBeforeIn, string issuer, string audience)
+    private static string Create(SigningCredentials credentials, string[]? scopes, bool publish, TimeSpan? expiresIn, TimeSpan? notBeforeIn, string issuer, string audience, IDictionary<string, object>? extraClaims = null, IDictionary<string, object>? header = null)
     {
         var now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object>();
+        var claims = new Dictionary<string, object>(extraClaims ?? new Dictionary<string, object>());
         if (scopes is not null)
         {
             claims["atr_scopes"] = scopes;
@@ -75,6 +77,7 @@ internal static class TestTokens
             NotBefore = notBefore,
             Expires = expires,
             Claims = claims,
+            AdditionalHeaderClaims = header,
             SigningCredentials = credentials,
         });
     }

@@ -68,9 +68,11 @@ public sealed class SignalRHubTests(RedisServer redis)
 
         var refused = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", "organization.2").DefaultTimeout());
         var malformed = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", "organization.*").DefaultTimeout());
+        var none = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", (string?)null).DefaultTimeout());
 
         Assert.Contains("not allowed", refused.Message, StringComparison.Ordinal);
         Assert.Contains("Malformed scope", malformed.Message, StringComparison.Ordinal);
+        Assert.Contains("400: Subscribe needs a scope", none.Message, StringComparison.Ordinal);
         Assert.Equal(0, await redis.SubscriberCountAsync("atr:organization.2"));
         await redis.PublishAsync("atr:organization.2", """{"name":"secret"}""");
         await redis.PublishAsync("atr:organization.1", """{"name":"mine"}""");
