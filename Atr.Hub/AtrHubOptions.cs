@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Atr.Publishing;
+using Microsoft.AspNetCore.Http.Connections;
 
 namespace Atr.Hub;
 
@@ -80,6 +81,13 @@ public sealed class AtrHubOptions
 
     /// <summary>Whether the SignalR hub is mapped at <c>/hub</c> beside the raw endpoint. Default <see langword="true"/>.</summary>
     public bool EnableSignalR { get; set; } = true;
+
+    /// <summary>
+    /// The SignalR transports the hub offers. Default WebSockets only: long polling and server-sent
+    /// events hold a server-side connection per client between requests, which a hub that faces the
+    /// internet offers only on purpose (<c>WebSockets, LongPolling</c>).
+    /// </summary>
+    public HttpTransportType SignalRTransports { get; set; } = HttpTransportType.WebSockets;
 
     /// <summary>The largest message a client may send, in bytes; a larger one closes the connection with 1009. Default 4 KiB.</summary>
     [Range(16, 1024 * 1024)]

@@ -56,9 +56,17 @@ public static class AtrHubEndpointRouteBuilderExtensions
                 metrics.SlowConsumers,
                 metrics.SubscriptionFailures),
             HubJsonContext.Default.HubStats));
-        if (endpoints.ServiceProvider.GetRequiredService<IOptions<AtrHubOptions>>().Value.EnableSignalR)
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<AtrHubOptions>>().Value;
+        if (options.EnableSignalR)
         {
-            group.MapHub<AtrHub>("/hub");
+            // Refusals come before SignalR allocates anything (SignalRGate); only the configured transports are offered.
+            var gate = endpoints.ServiceProvider.GetRequiredService<SignalRGate>();
+            group.MapHub<AtrHub>("/hub", hub => hub.Transports = options.SignalRTransports)
+                .Add(endpoint =>
+                {
+                    var next = endpoint.RequestDelegate!;
+                    endpoint.RequestDelegate = context => gate.PassAsync(context, next);
+                });
         }
 
         group.MapGet("/{**path}", (HttpContext context, string? path, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context, path))

@@ -96,6 +96,8 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<ScopeAuthorizer>();
         services.TryAddSingleton<OriginPolicy>();
         services.TryAddSingleton<ConnectionLimiter>();
+        services.TryAddSingleton<RefusalLog>();
+        services.TryAddSingleton<SignalRGate>();
         AddSecurity(services);
         AddSignalR(services);
 
@@ -188,6 +190,7 @@ public static class AtrHubServiceCollectionExtensions
             sp.GetRequiredService<HubMetrics>(),
             sp.GetRequiredService<IOptions<AtrHubOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RefusalLog>(),
             sp.GetRequiredService<ILogger<AtrHub>>()));
     }
 

@@ -26,6 +26,7 @@ internal sealed partial class WebSocketEndpoint(
     SubscriptionManager subscriptions,
     ConnectionManager connections,
     HubMetrics metrics,
+    RefusalLog refusals,
     TimeProvider timeProvider,
     IOptions<AtrHubOptions> options,
     ILoggerFactory loggerFactory) : IConnectionLifetime
@@ -113,6 +114,7 @@ internal sealed partial class WebSocketEndpoint(
         var (admission, refusal) = await AdmitAsync(request).ConfigureAwait(false);
         if (refusal is { } refused)
         {
+            refusals.Refused(RefusalLog.Raw, refused.Status);
             await handshake.RefuseAsync(refused).ConfigureAwait(false);
             return null;
         }
@@ -133,6 +135,7 @@ internal sealed partial class WebSocketEndpoint(
             }
 
             metrics.SubscriptionFailed();
+            refusals.Refused(RefusalLog.Raw, StatusCodes.Status503ServiceUnavailable);
             LogSubscribeFailed(_logger, admission.Scope, ex);
             await handshake.RefuseAsync(new Refusal(StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable; retry shortly.")).ConfigureAwait(false);
             return null;

@@ -9,6 +9,11 @@ namespace Atr.Hub.Security;
 /// and exceptions alike. ASP.NET Core's hosting logs each request URL with its query string, which
 /// is where browsers put their token.
 /// </summary>
+/// <remarks>
+/// It also leaves out SignalR's error log of the hub's own refusals (<see cref="SignalR.HubRefusal"/>):
+/// one line with a stack trace per refused call, which a client could repeat at will. The hub
+/// counts them in its own refusal log instead.
+/// </remarks>
 internal sealed partial class TokenRedaction(ILoggerFactory inner) : ILoggerFactory
 {
     public const string Redacted = "[redacted]";
@@ -46,7 +51,7 @@ internal sealed partial class TokenRedaction(ILoggerFactory inner) : ILoggerFact
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!inner.IsEnabled(logLevel))
+            if (!inner.IsEnabled(logLevel) || exception is SignalR.HubRefusal)
             {
                 return;
             }

@@ -33,6 +33,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     private readonly HubMetrics _metrics;
     private readonly AtrHubOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly RefusalLog _refusals;
     private readonly ILogger _logger;
 
     internal AtrHub(
@@ -43,8 +44,10 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         HubMetrics metrics,
         AtrHubOptions options,
         TimeProvider timeProvider,
+        RefusalLog refusals,
         ILogger<AtrHub> logger)
     {
+        _refusals = refusals;
         _authorizer = authorizer;
         _origins = origins;
         _limiter = limiter;
@@ -56,6 +59,13 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     }
 
     private SignalRConnection Session => (SignalRConnection)Context.Items[SessionKey]!;
+
+    /// <summary>Counts a refusal of <paramref name="what"/> and makes the error that tells the client.</summary>
+    private HubRefusal Refuse(string what, int status, string reason)
+    {
+        _refusals.Refused(what, status);
+        return new HubRefusal(status, reason);
+    }
 
     /// <summary>
     /// Admits the connection — its Origin, its token, the per-address limit — and starts listening to
@@ -69,24 +79,24 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         var request = ClientRequest.From(httpContext);
         if (!_origins.Allows(request.Origin))
         {
-            throw new HubException("403: Origin not allowed: the hub's --allowed-origins does not list it.");
+            throw Refuse(RefusalLog.SignalR, 403, "Origin not allowed: the hub's --allowed-origins does not list it.");
         }
 
         var identity = await _authorizer.AuthenticateAsync(request).ConfigureAwait(false);
         if (identity.KeysUnavailable)
         {
-            throw new HubException("503: The keys that verify tokens cannot be fetched right now; retry shortly.");
+            throw Refuse(RefusalLog.SignalR, 503, "The keys that verify tokens cannot be fetched right now; retry shortly.");
         }
 
         if (!identity.IsAuthenticated)
         {
-            throw new HubException("401: A valid token is required: pass it with accessTokenFactory (access_token) or Authorization: Bearer.");
+            throw Refuse(RefusalLog.SignalR, 401, "A valid token is required: pass it with accessTokenFactory (access_token) or Authorization: Bearer.");
         }
 
         var address = request.RemoteAddress;
         if (!_limiter.TryAcquire(address))
         {
-            throw new HubException("429: Too many connections from this address.");
+            throw Refuse(RefusalLog.SignalR, 429, "Too many connections from this address.");
         }
 
         var connection = (HubConnectionContext)Context.Items[ConnectionKey]!;
@@ -123,7 +133,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     {
         if (scope is null)
         {
-            throw new HubException("400: Subscribe needs a scope: a string such as organization.1234, or empty for unscoped events.");
+            throw Refuse(RefusalLog.Subscribe, 400, "Subscribe needs a scope: a string such as organization.1234, or empty for unscoped events.");
         }
 
         var session = Session;
@@ -132,23 +142,23 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         switch (decision.Outcome)
         {
             case ScopeAuthorizer.Outcome.Malformed:
-                throw new HubException($"400: Malformed scope '{scope}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
+                throw Refuse(RefusalLog.Subscribe, 400, $"Malformed scope '{LogText.Escape(scope)}': use type.id pairs of 1 to 64 characters of [A-Za-z0-9_-], e.g. organization.1234, or empty for unscoped events.");
             case ScopeAuthorizer.Outcome.NotAScope:
-                throw new HubException($"400: Scope '{scope}' is not a scope of this hub: its request scope does not accept it.");
+                throw Refuse(RefusalLog.Subscribe, 400, $"Scope '{LogText.Escape(scope)}' is not a scope of this hub: its request scope does not accept it.");
             case ScopeAuthorizer.Outcome.Unauthenticated:
-                throw new HubException("401: A valid token is required.");
+                throw Refuse(RefusalLog.Subscribe, 401, "A valid token is required.");
             case ScopeAuthorizer.Outcome.KeysUnavailable:
-                throw new HubException("503: The keys that verify tokens cannot be fetched right now; retry shortly.");
+                throw Refuse(RefusalLog.Subscribe, 503, "The keys that verify tokens cannot be fetched right now; retry shortly.");
             case ScopeAuthorizer.Outcome.NotGranted:
-                throw new HubException($"403: Scope '{scope}' is not allowed for this connection: the token does not grant it (claim atr_scopes).");
+                throw Refuse(RefusalLog.Subscribe, 403, $"Scope '{LogText.Escape(scope)}' is not allowed for this connection: the token does not grant it (claim atr_scopes).");
             case ScopeAuthorizer.Outcome.Refused:
-                throw new HubException($"403: Scope '{scope}' is not allowed for this connection.");
+                throw Refuse(RefusalLog.Subscribe, 403, $"Scope '{LogText.Escape(scope)}' is not allowed for this connection.");
         }
 
         var key = decision.Scope;
         if (session.ExpiresAt <= _timeProvider.GetUtcNow())
         {
-            throw new HubException("401: The token expired; reconnect with a fresh token.");
+            throw Refuse(RefusalLog.Subscribe, 401, "The token expired; reconnect with a fresh token.");
         }
 
         if (session.Listens(key))
@@ -158,7 +168,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
 
         if (session.ScopeCount >= _options.MaxScopesPerConnection)
         {
-            throw new HubException($"429: A connection listens to at most {_options.MaxScopesPerConnection} scopes.");
+            throw Refuse(RefusalLog.Subscribe, 429, $"A connection listens to at most {_options.MaxScopesPerConnection} scopes.");
         }
 
         try
@@ -169,7 +179,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         {
             _metrics.SubscriptionFailed();
             LogSubscribeFailed(_logger, key, ex);
-            throw new HubException("503: Event backplane unavailable; retry shortly.");
+            throw Refuse(RefusalLog.Subscribe, 503, "Event backplane unavailable; retry shortly.");
         }
 
         if (!session.TryAddScope(key))
@@ -189,7 +199,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     {
         if (scope is null)
         {
-            throw new HubException("400: Unsubscribe needs a scope: the one given to Subscribe.");
+            throw Refuse(RefusalLog.Subscribe, 400, "Unsubscribe needs a scope: the one given to Subscribe.");
         }
 
         var session = Session;
