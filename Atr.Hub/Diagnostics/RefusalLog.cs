@@ -29,9 +29,13 @@ internal sealed partial class RefusalLog : IDisposable
         _timer = time.CreateTimer(static state => ((RefusalLog)state!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Counts one refusal of <paramref name="what"/> with <paramref name="status"/>.</summary>
-    public void Refused(string what, int status)
+    /// <summary>Counts one refusal of <paramref name="what"/> with <paramref name="status"/>; its reason goes to the Debug log.</summary>
+    /// <param name="what">What was refused: <see cref="Raw"/>, <see cref="SignalR"/>, <see cref="Subscribe"/>.</param>
+    /// <param name="status">The status it was refused with.</param>
+    /// <param name="reason">The one-line reason, with anything the client sent escaped (<see cref="LogText"/>).</param>
+    public void Refused(string what, int status, string reason)
     {
+        LogRefusedOne(_logger, what, status, reason);
         _counts.AddOrUpdate((what, status), 1, static (_, count) => count + 1);
         if (Interlocked.Exchange(ref _quiet, 0) == 1)
         {

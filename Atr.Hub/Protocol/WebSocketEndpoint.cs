@@ -114,7 +114,7 @@ internal sealed partial class WebSocketEndpoint(
         var (admission, refusal) = await AdmitAsync(request).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            refusals.Refused(RefusalLog.Raw, refused.Status);
+            refusals.Refused(RefusalLog.Raw, refused.Status, refused.Reason);
             await handshake.RefuseAsync(refused).ConfigureAwait(false);
             return null;
         }
@@ -135,7 +135,7 @@ internal sealed partial class WebSocketEndpoint(
             }
 
             metrics.SubscriptionFailed();
-            refusals.Refused(RefusalLog.Raw, StatusCodes.Status503ServiceUnavailable);
+            refusals.Refused(RefusalLog.Raw, StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable.");
             LogSubscribeFailed(_logger, admission.Scope, ex);
             await handshake.RefuseAsync(new Refusal(StatusCodes.Status503ServiceUnavailable, "Event backplane unavailable; retry shortly.")).ConfigureAwait(false);
             return null;

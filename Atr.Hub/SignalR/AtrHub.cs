@@ -63,7 +63,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     /// <summary>Counts a refusal of <paramref name="what"/> and makes the error that tells the client.</summary>
     private HubRefusal Refuse(string what, int status, string reason)
     {
-        _refusals.Refused(what, status);
+        _refusals.Refused(what, status, reason);
         return new HubRefusal(status, reason);
     }
 

@@ -44,7 +44,7 @@ internal sealed class SignalRGate(ScopeAuthorizer authorizer, OriginPolicy origi
 
     private Task RefuseAsync(HttpContext context, int status, string reason)
     {
-        refusals.Refused(RefusalLog.SignalR, status);
+        refusals.Refused(RefusalLog.SignalR, status, reason);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(reason + "\n");

@@ -106,6 +106,7 @@ public sealed class ProductionGuideTests
         long number => JsonValue.Create(number),
         TimeSpan span => JsonValue.Create(span.ToString("c", CultureInfo.InvariantCulture)),
         IEnumerable<string> items => new JsonArray([.. items.Select(item => JsonValue.Create(item))]),
+        Enum flags => JsonValue.Create(flags.ToString()),
         _ => throw new InvalidOperationException($"A setting of type {value.GetType()}: say here how {Guide} writes it."),
     };
 

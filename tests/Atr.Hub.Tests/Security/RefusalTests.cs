@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.WebSockets;
+using Atr.Hub.Tests.Infrastructure;
+using Atr.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Atr.Hub.Tests.Security;
+
+/// <summary>What refusing costs the hub: no allocation before a valid token, and one log line per interval, not one per refusal.</summary>
+public sealed class RefusalTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ThousandsOfRefusedSignalRHandshakesAndSubscribeCallsWriteAFewLinesWithoutStackTraces()
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var hub = await HubHost.StartAsync(
+            options: o => o.JwtKey = TestTokens.Key,
+            configure: builder =>
+            {
+                builder.Logging.AddProvider(logs);
+                builder.Logging.AddFilter("Atr", LogLevel.Debug);
+            });
+
+        // 2,000 SignalR clients without a token, twenty at a time.
+        for (var batch = 0; batch < 100; batch++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => SignalRClient.AssertRefusedAsync(
+                new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub?scope=organization.1")).Build(),
+                "no token")));
+        }
+
+        // 2,000 Subscribe calls the token does not grant, the last with a carriage return and an ANSI escape.
+        await using var client = await SignalRClient.ConnectWithTokenAsync(hub.BaseUri, TestTokens.Hs256(["organization.1"]), "organization.1");
+        for (var i = 0; i < 1999; i++)
+        {
+            await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", "organization.2"));
+        }
+
+        var forged = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync("Subscribe", "organization.1\r\nfake: line \u001b[31m"));
+
+        var lines = logs.Entries.Where(entry => entry.Level is >= LogLevel.Information and < LogLevel.None).ToArray();
+        foreach (var group in lines.GroupBy(line => $"{line.Level} {line.Category} {line.Message[..Math.Min(80, line.Message.Length)]}"))
+        {
+            output.WriteLine($"{group.Count()} × {group.Key}");
+        }
+
+        Assert.InRange(lines.Length, 1, 49);
+        Assert.All(lines, line => Assert.Null(line.Exception));
+        Assert.Contains(lines, line => line.Message.Contains("SignalR connection 401", StringComparison.Ordinal));
+        Assert.DoesNotContain('\r', forged.Message);
+        Assert.Contains(@"organization.1\u000D\u000Afake: line \u001B[31m", forged.Message, StringComparison.Ordinal);
+        Assert.Contains(logs.Entries, entry => entry.Level == LogLevel.Debug && entry.Message.Contains(@"\u000D\u000Afake: line \u001B", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, entry => entry.Message.Contains('\u001b', StringComparison.Ordinal) || entry.Message.Contains("\r\nfake", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task InJwtModeSignalRRefusesNegotiateAndWebSocketsWithoutATokenBeforeAllocatingAnything()
+    {
+        await using var server = AtrServerProcess.Start(["start", "--server-port", "0", "--jwt-key", TestTokens.Key]);
+        await server.ListeningAsync();
+
+        using var negotiate = await server.Http.PostAsync(new Uri("/hub/negotiate?negotiateVersion=1", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Unauthorized, negotiate.StatusCode);
+        Assert.Equal("Bearer", negotiate.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(401, (await RawHttp.HandshakeAsync(server.BaseUri.Port, "/hub?id=anything")).Status);
+
+        // Warm, then 5,000 attempts, half negotiates and half WebSocket upgrades: the memory they leave is small.
+        await AttemptAsync(server, 500);
+        var before = server.ResidentBytes();
+        await AttemptAsync(server, 5000);
+        var after = server.ResidentBytes();
+        output.WriteLine($"RSS {before / 1048576.0:F1} MiB -> {after / 1048576.0:F1} MiB after 5,000 refused SignalR attempts");
+
+        Assert.InRange(after - before, long.MinValue, 20L * 1024 * 1024);
+    }
+
+    private static async Task AttemptAsync(AtrServerProcess server, int count)
+    {
+        for (var done = 0; done < count; done += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+            {
+                if (i % 2 == 0)
+                {
+                    using var response = await server.Http.PostAsync(new Uri("/hub/negotiate?negotiateVersion=1", UriKind.Relative), null);
+                    Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+                }
+                else
+                {
+                    using var socket = new ClientWebSocket();
+                    var refused = await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(server.WebSocketUri("/hub?id=x"), CancellationToken.None).DefaultTimeout());
+                    Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+                }
+            }));
+        }
+    }
+}
