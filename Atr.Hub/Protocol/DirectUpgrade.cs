@@ -48,7 +48,7 @@ internal sealed class DirectUpgrade
     private readonly WebSocketEndpoint _endpoint;
     private readonly AtrHubOptions _options;
     private readonly TimeSpan _firstBytesWait;
-    private readonly int _maxHeaders;
+    private readonly UpgradeRequest.Limits _limits;
     private readonly Lazy<HashSet<string>?> _claimed;
 
     private DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
@@ -57,8 +57,9 @@ internal sealed class DirectUpgrade
         _endpoint = services.GetRequiredService<WebSocketEndpoint>();
         _options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
-        _firstBytesWait = limits.RequestHeadersTimeout < FirstBytesWait ? limits.RequestHeadersTimeout : FirstBytesWait;
-        _maxHeaders = limits.MaxRequestHeaderCount;
+        // Never longer than Kestrel would wait: for the rest of a request's head, or for a first request at all.
+        _firstBytesWait = new[] { FirstBytesWait, limits.RequestHeadersTimeout, limits.KeepAliveTimeout }.Min();
+        _limits = UpgradeRequest.Limits.From(limits);
         _waits = new DefaultObjectPool<CancellationTokenSource>(new WaitPolicy(services.GetRequiredService<TimeProvider>()), PooledWaits);
 
         // Read once, at the first handshake: by then the application has mapped its endpoints, and they do not change.
@@ -167,7 +168,7 @@ internal sealed class DirectUpgrade
 
         try
         {
-            return result.IsCanceled ? null : UpgradeRequest.TryRead(result.Buffer, _maxHeaders);
+            return result.IsCanceled ? null : UpgradeRequest.TryRead(result.Buffer, _limits);
         }
         finally
         {

@@ -28,7 +28,7 @@ public sealed class DirectUpgradeTests
            $"Authorization: Bearer xyz\r\nUser-Agent: test\r\n{extra}\r\n";
 
     private static UpgradeRequest? Read(string text, int maxHeaders = 100)
-        => UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), maxHeaders);
+        => UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), UpgradeRequest.Limits.Default with { MaxHeaderCount = maxHeaders });
 
     [Fact]
     public void APlainHandshakeIsReadWithWhatTheChecksNeedOnly()
@@ -81,7 +81,7 @@ public sealed class DirectUpgradeTests
     {
         var bytes = Encoding.Latin1.GetBytes(text);
 
-        Assert.True(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(bytes), 100) is null, why);
+        Assert.True(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(bytes), UpgradeRequest.Limits.Default) is null, why);
     }
 
     [Fact]
@@ -94,6 +94,56 @@ public sealed class DirectUpgradeTests
         Assert.Null(Read(Handshake(), maxHeaders: 7));
         Assert.Null(Read(Handshake(extra: extra)));
         Assert.Null(Read(Handshake(extra: new string('x', UpgradeRequest.MaxLength))));
+    }
+
+    [Theory]
+    [InlineData("x:abc")]
+    [InlineData(":80")]
+    [InlineData("[::1")]
+    [InlineData("127.0.0.1:")]
+    [InlineData("[::]")]
+    [InlineData("[::1]x")]
+    [InlineData("[::1]:")]
+    [InlineData("[g::1]")]
+    [InlineData("h:8:0")]
+    [InlineData("")]
+    [InlineData("h_1.example")]
+    public void AHostKestrelRefusesOrJudgesOtherwiseIsLeftToIt(string host)
+    {
+        Assert.Null(Read(Handshake().Replace("Host: 127.0.0.1:7777", $"Host: {host}", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("hub.example")]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]")]
+    [InlineData("[::1]:7777")]
+    [InlineData("[fe80::1:2]:80")]
+    [InlineData("h:99999")]
+    public void AHostKestrelTakesIsRead(string host)
+    {
+        Assert.NotNull(Read(Handshake().Replace("Host: 127.0.0.1:7777", $"Host: {host}", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void AKeyWithWhitespaceInsideIsLeftToTheWebSocketMiddleware()
+    {
+        // It decodes to 16 bytes, and the middleware answers it with the hash of the whole text.
+        Assert.Null(Read(Handshake().Replace(SampleKey, "dGhlIHNhbXBs ZSBub25jZQ==", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void ARequestLineOrHeadersPastKestrelsLimitsAreLeftToIt()
+    {
+        var text = Handshake();
+        var requestLine = text.IndexOf("\r\n", StringComparison.Ordinal) + 2;
+        var headers = text.Length - requestLine;
+
+        // The request line counts its CRLF; the header lines count theirs, and the final empty line
+        // may go 2 bytes past the limit, as Kestrel lets it.
+        Assert.NotNull(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine, headers - 2, 100)));
+        Assert.Null(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine - 1, headers - 2, 100)));
+        Assert.Null(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine, headers - 3, 100)));
     }
 
     [Fact]
