@@ -61,21 +61,24 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
             => new(limits.MaxRequestLineSize, limits.MaxRequestHeadersTotalSize, limits.MaxRequestHeaderCount);
     }
 
-    /// <summary>Reads a handshake from the start of <paramref name="buffer"/>.</summary>
+    /// <summary>Reads a handshake that is the whole of <paramref name="buffer"/>.</summary>
     /// <param name="buffer">The connection's first bytes.</param>
     /// <param name="limits">The limits of the Kestrel server that would otherwise read it.</param>
-    /// <returns>The handshake, or null when the buffer does not start with a whole, plain one within the limits.</returns>
+    /// <returns>
+    /// The handshake, or null when the buffer is not exactly a whole, plain one within the limits.
+    /// Bytes after the head are left to Kestrel too: a client waits for the 101 before it sends a
+    /// frame (RFC 6455, section 4.1), so whoever sends them is not a client this path is for.
+    /// </returns>
     public static UpgradeRequest? TryRead(ReadOnlySequence<byte> buffer, Limits limits)
     {
-        var window = buffer.Length > MaxLength ? buffer.Slice(0, MaxLength) : buffer;
-        if (window.Length < 4)
+        if (buffer.Length is < 4 or > MaxLength)
         {
             return null;
         }
 
-        var bytes = window.IsSingleSegment ? window.FirstSpan : window.ToArray();
+        var bytes = buffer.IsSingleSegment ? buffer.FirstSpan : buffer.ToArray();
         var end = bytes.IndexOf("\r\n\r\n"u8);
-        return end < 0 || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, limits);
+        return end < 0 || end + 4 != bytes.Length || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, limits);
     }
 
     /// <summary>The length of <see cref="SwitchingProtocols"/>'s answer.</summary>

@@ -35,7 +35,7 @@ public sealed class DirectUpgradeTests
     {
         var text = Handshake();
 
-        var request = Read(text + "\x81\x85trailing frame bytes");
+        var request = Read(text);
 
         Assert.NotNull(request);
         Assert.Equal("/organization/1234", request.Path);
@@ -44,6 +44,9 @@ public sealed class DirectUpgradeTests
         Assert.Equal(Encoding.ASCII.GetByteCount(text), request.Length);
         Assert.Equal("https://app.example", request.Origin);
         Assert.Equal("Bearer xyz", request.Authorization);
+
+        // A client waits for the 101 before it sends a frame: one that does not is left to Kestrel.
+        Assert.Null(Read(text + "\x81\x85trailing frame bytes"));
     }
 
     [Fact]
@@ -169,14 +172,15 @@ public sealed class DirectUpgradeTests
     }
 
     [Fact]
-    public async Task FramesSentWithTheHandshakeAreReadAfterTheUpgrade()
+    public async Task FramesSentWithTheHandshakeLeaveItToKestrelAndAreReadAfterTheUpgrade()
     {
         await using var hub = await HubHost.StartAsync();
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
         var stream = client.GetStream();
 
-        // The handshake and an "unsubscribe" text frame in one write: the frame is in the hub's first read.
+        // The handshake and an "unsubscribe" text frame in one write, before the 101 (which a client
+        // must wait for): the frame is in the hub's first read, and the handshake goes to Kestrel.
         var request = Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1"));
         var frame = new WebSocketFrame(WebSocketFrame.Text, "unsubscribe"u8.ToArray()).ToBytes();
         await stream.WriteAsync(request.Concat(frame).ToArray()).AsTask().DefaultTimeout();
@@ -198,6 +202,7 @@ public sealed class DirectUpgradeTests
 
         var text = Encoding.Latin1.GetString(received.ToArray());
         Assert.StartsWith("HTTP/1.1 101 ", text, StringComparison.Ordinal);
+        Assert.Contains("\r\nDate: ", text, StringComparison.Ordinal);
         Assert.Contains("\r\n\r\n\x88\x0e\x03\xe8Unsubscribed", text, StringComparison.Ordinal);
     }
 
