@@ -236,6 +236,8 @@ internal sealed class DirectUpgrade
         /// <summary>Whether the connection was handed to the HTTP layer or its upgrade begun: it has no second chance.</summary>
         public bool Answered { get; private set; }
 
+        public bool AtConnection => true;
+
         public Task RefuseAsync(WebSocketEndpoint.Refusal refusal)
         {
             Answered = true;

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -204,6 +206,52 @@ public sealed class DirectUpgradeTests
         Assert.StartsWith("HTTP/1.1 101 ", text, StringComparison.Ordinal);
         Assert.Contains("\r\nDate: ", text, StringComparison.Ordinal);
         Assert.Contains("\r\n\r\n\x88\x0e\x03\xe8Unsubscribed", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenedConnectionsAreCountedByTheWayTheyWereUpgraded()
+    {
+        await using var hub = await HubHost.StartAsync();
+        var factory = hub.Services.GetRequiredService<IMeterFactory>();
+        var opened = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Name == "atr.connections.opened")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var key = string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
+            opened[key] = value;
+        });
+        listener.Start();
+
+        // A plain handshake is upgraded at the connection; one whose version is a list (which the
+        // WebSocket middleware reads and the connection-level path leaves to it) through HTTP.
+        using var direct = new TcpClient();
+        await direct.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var directAnswer = await RawHttp.ExchangeAsync(direct.GetStream(), Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1")));
+        using var http = new TcpClient();
+        await http.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var httpAnswer = await RawHttp.ExchangeAsync(http.GetStream(), Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1").Replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13, 8", StringComparison.Ordinal)));
+
+        Assert.Equal(101, directAnswer.Status);
+        Assert.DoesNotContain("\r\nDate: ", directAnswer.Head, StringComparison.Ordinal);
+        Assert.Equal(101, httpAnswer.Status);
+        Assert.Contains("\r\nDate: ", httpAnswer.Head, StringComparison.Ordinal);
+        await TestTimeouts.UntilAsync(
+            () =>
+            {
+                listener.RecordObservableInstruments();
+                return opened.GetValueOrDefault("endpoint=raw,upgrade=direct") == 1 && opened.GetValueOrDefault("endpoint=raw,upgrade=http") == 1;
+            },
+            "atr.connections.opened counted one raw connection of each upgrade");
+        Assert.Equal(0, opened.GetValueOrDefault("endpoint=signalr"));
     }
 
     [Fact]
