@@ -1,12 +1,17 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Atr.Hub.Connections;
 using Atr.Hub.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -69,10 +74,18 @@ internal sealed class DirectUpgrade
     /// <summary>
     /// Whether <see cref="DirectUpgrade"/> can serve this hub with the same answers as the HTTP
     /// pipeline: the scope rules and request authenticator are the built-in ones, and nothing the
-    /// pipeline would apply first is configured: host filtering (<c>AllowedHosts</c>), forwarded
-    /// headers (which change the address connections are counted by), a limit on upgraded
-    /// connections.
+    /// pipeline would apply first is configured: host filtering (<c>AllowedHosts</c> other than
+    /// <c>*</c>), forwarded headers (which change the address connections are counted by), a limit on
+    /// upgraded connections, an authorization fallback policy (which would apply to the raw
+    /// endpoint), a global rate limiter.
     /// </summary>
+    /// <remarks>
+    /// The raw endpoint's own conventions (<c>RequireAuthorization</c>, <c>RequireCors</c>,
+    /// <c>RequireRateLimiting</c>…) are checked when the first handshake arrives, once routing is
+    /// built (<see cref="MaySkip"/>). Middleware an application adds to its pipeline is not seen
+    /// here: the standalone server's pipeline is held to what this path skips by
+    /// <c>DirectUpgradePipelineTests</c>.
+    /// </remarks>
     public static bool Serves(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
@@ -80,10 +93,31 @@ internal sealed class DirectUpgrade
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         return options.RequestScope is null
             && options.RequestAuthenticator is null
-            && configuration["AllowedHosts"] is null or "" or "*"
+            && services.GetService<IOptions<HostFilteringOptions>>()?.Value.AllowedHosts is null or { Count: 0 } or ["*"]
             && !string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase)
-            && limits.MaxConcurrentUpgradedConnections is null;
+            && limits.MaxConcurrentUpgradedConnections is null
+            && services.GetService<IOptions<AuthorizationOptions>>()?.Value.FallbackPolicy is null
+            && services.GetService<IOptions<RateLimiterOptions>>()?.Value.GlobalLimiter is null;
     }
+
+    /// <summary>
+    /// Whether a piece of the raw endpoint's metadata is one this path may skip: what the framework
+    /// puts on every minimal-API endpoint, names and descriptions, the hub's own marker. Anything else
+    /// — authorization, CORS, rate limiting, a host requirement, a request timeout or size limit… —
+    /// is a convention the HTTP pipeline applies, and keeps the hub's handshakes there.
+    /// </summary>
+    public static bool MaySkip(object metadata)
+        => ReferenceEquals(metadata, BatchingUpgradeFeature.EndpointMetadata)
+            || metadata is MethodInfo
+                or IHttpMethodMetadata
+                or IParameterBindingMetadata
+                or IRouteDiagnosticsMetadata
+                or IEndpointNameMetadata
+                or IRouteNameMetadata
+                or ITagsMetadata
+                or IEndpointSummaryMetadata
+                or IEndpointDescriptionMetadata
+                or IExcludeFromDescriptionMetadata;
 
     /// <summary>The connection middleware: <see cref="DirectUpgrade"/> in front of <paramref name="next"/> when it <see cref="Serves"/> this hub, otherwise <paramref name="next"/> alone.</summary>
     public static ConnectionDelegate Before(ConnectionDelegate next, IServiceProvider services)
@@ -193,8 +227,8 @@ internal sealed class DirectUpgrade
     /// <summary>
     /// The first path segments of the application's other endpoints (<c>publish</c>, <c>health</c>,
     /// <c>hub</c>…), and the empty one if any endpoint is at <c>/</c>; null when routing cannot be
-    /// read this way: an endpoint other than the raw one starts with a parameter, or the raw one is
-    /// not at the root.
+    /// read this way (an endpoint other than the raw one starts with a parameter, or the raw one is
+    /// not at the root), or the raw endpoint carries a convention this path would skip.
     /// </summary>
     private static HashSet<string>? ClaimedSegments(EndpointDataSource endpoints)
     {
@@ -205,7 +239,8 @@ internal sealed class DirectUpgrade
             var segments = endpoint.RoutePattern.PathSegments;
             if (endpoint.Metadata.Contains(BatchingUpgradeFeature.EndpointMetadata))
             {
-                rawAtRoot = segments.Count == 1 && segments[0].Parts is [RoutePatternParameterPart { IsCatchAll: true }];
+                rawAtRoot = segments.Count == 1 && segments[0].Parts is [RoutePatternParameterPart { IsCatchAll: true }]
+                    && endpoint.Metadata.All(MaySkip);
                 continue;
             }
 
