@@ -30,15 +30,19 @@ namespace Atr.Hub.Protocol;
 /// upgraded here keeps the transport, the WebSocket and the hub's own connection.
 /// </summary>
 /// <remarks>
-/// Only the plain case is taken: a whole handshake in the connection's first read
-/// (<see cref="UpgradeRequest"/>), for a path that no other endpoint of the application claims. It
+/// Only the plain case is taken: a whole handshake, and nothing after it, in the connection's first
+/// read, which Kestrel and the WebSocket middleware would upgrade too under the server's own limits
+/// (<see cref="UpgradeRequest"/>; <c>HandshakeParityTests</c> holds it to them), for a path that no
+/// other endpoint of the application claims, on a hub whose pipeline adds nothing to the raw
+/// endpoint (<see cref="Serves"/>, <see cref="MaySkip"/>). It
 /// goes through the same steps as a handshake on the HTTP path
 /// (<see cref="WebSocketEndpoint.OpenAsync"/>); a refusal decided there — by admission, or a
 /// subscription the backplane cannot make — is left on the connection (<see cref="DecidedRefusal"/>)
 /// for the HTTP layer to answer, so Kestrel writes every refusal. Anything else (other requests,
 /// custom scope rules or a request authenticator, which are written against a real request) goes
 /// on, unread, to the HTTP layer, which answers it as it always has. The first bytes are awaited
-/// for at most <see cref="FirstBytesWait"/> before the HTTP layer takes over with its own header timeout.
+/// for at most <see cref="FirstBytesWait"/> (less if Kestrel's header or keep-alive timeout is
+/// shorter) before the HTTP layer takes over with its own timeouts.
 /// </remarks>
 internal sealed class DirectUpgrade
 {
