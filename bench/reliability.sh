@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs Atr's reliability tests (tests/Atr.Hub.Tests/Reliability) larger than CI does: the same
-# tests, with more clients, events and fault cycles, scaled by ATR_RELIABILITY_SCALE.
+# Runs Atr's reliability tests (tests/Atr.Hub.Tests/Reliability), and the seeded random run of the
+# handshake parity test (tests/Atr.Hub.Tests/Protocol/HandshakeParityTests), larger than CI does: the
+# same tests, with more clients, events, fault cycles and mutated handshakes, scaled by
+# ATR_RELIABILITY_SCALE. ATR_PARITY_SEED (and ATR_FUZZ_SEED) repeat a printed seed.
 #
 #   bench/reliability.sh            # scale 10, three runs
 #   bench/reliability.sh 20 1       # scale 20, one run
@@ -28,7 +30,7 @@ status=0
 for run in $(seq 1 "$runs"); do
   echo "## run ${run}" | tee -a "$out"
   ATR_RELIABILITY_SCALE=$scale dotnet test tests/Atr.Hub.Tests -c Release --no-build --nologo \
-    --filter "FullyQualifiedName~Atr.Hub.Tests.Reliability" --logger "console;verbosity=detailed" 2>&1 \
+    --filter "FullyQualifiedName~Atr.Hub.Tests.Reliability|FullyQualifiedName~HandshakeParityTests.SeededRandom" --logger "console;verbosity=detailed" 2>&1 \
     | grep -E '^\s+(Passed|Failed) |^ [^ ]|Total tests|Passed:|Failed:' | tee -a "$out" || status=1
 done
 

@@ -15,9 +15,14 @@ public static class AtrHubListenOptionsExtensions
     /// </summary>
     /// <remarks>
     /// It takes a handshake only where the answer is the HTTP pipeline's: the hub mapped at the root
-    /// with the built-in scope rules and no request authenticator, and neither host filtering,
-    /// forwarded headers nor a limit on upgraded connections configured. Every other request, and
-    /// every refusal, goes on to the HTTP layer unread (see <c>docs/protocol.md</c>, "Handshake answers").
+    /// with the built-in scope rules and no request authenticator, no convention on its endpoint
+    /// (authorization, CORS, rate limiting…), and neither host filtering, forwarded headers, a limit on
+    /// upgraded connections, an authorization fallback policy nor a global rate limiter configured.
+    /// Every other request, and every refusal, goes on to the HTTP layer unread (see
+    /// <c>docs/protocol.md</c>, "Handshake answers"). A handshake it takes never becomes an HTTP
+    /// request: middleware the application adds to its pipeline does not run for it, and ASP.NET
+    /// Core's request metrics, activities and logs do not see it. Use it only where the raw endpoint
+    /// needs none of them.
     /// </remarks>
     /// <param name="listenOptions">The endpoint's options, in <c>ConfigureKestrel</c>.</param>
     /// <returns>The endpoint's options.</returns>

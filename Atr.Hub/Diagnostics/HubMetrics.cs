@@ -18,14 +18,24 @@ internal sealed class HubMetrics : IDisposable
     /// <summary>The tag that tells the endpoints apart: <c>raw</c> or <c>signalr</c>.</summary>
     public const string EndpointTag = "endpoint";
 
+    /// <summary>
+    /// The tag that tells how a raw connection was upgraded: <c>direct</c>, at the connection ahead
+    /// of Kestrel's HTTP layer (no HTTP request, so none of ASP.NET Core's request metrics, activity
+    /// or logs), or <c>http</c>, through the HTTP pipeline.
+    /// </summary>
+    public const string UpgradeTag = "upgrade";
+
     private static readonly KeyValuePair<string, object?> Raw = new(EndpointTag, "raw");
     private static readonly KeyValuePair<string, object?> SignalR = new(EndpointTag, "signalr");
+    private static readonly KeyValuePair<string, object?> Direct = new(UpgradeTag, "direct");
+    private static readonly KeyValuePair<string, object?> Http = new(UpgradeTag, "http");
 
     private readonly Meter _meter;
     private readonly ScopeRegistry _scopes;
     private long _rawConnections;
     private long _signalRConnections;
-    private long _rawConnectionsOpened;
+    private long _rawConnectionsOpenedDirect;
+    private long _rawConnectionsOpenedHttp;
     private long _signalRConnectionsOpened;
     private long _eventsReceived;
     private long _payloadsDropped;
@@ -41,7 +51,7 @@ internal sealed class HubMetrics : IDisposable
         _scopes = scopes;
         _meter = meterFactory.Create(MeterName);
         _meter.CreateObservableUpDownCounter("atr.connections", () => ByEndpoint(RawConnections, SignalRConnections), "{connection}", "Open client connections, by endpoint (raw or signalr).");
-        _meter.CreateObservableCounter("atr.connections.opened", () => ByEndpoint(Volatile.Read(ref _rawConnectionsOpened), Volatile.Read(ref _signalRConnectionsOpened)), "{connection}", "Client connections accepted, by endpoint (raw or signalr).");
+        _meter.CreateObservableCounter("atr.connections.opened", Opened, "{connection}", "Client connections accepted, by endpoint (raw or signalr) and, for raw ones, by upgrade (direct: at the connection, ahead of the HTTP layer; or http).");
         _meter.CreateObservableCounter("atr.events.received", () => EventsReceived, "{event}", "Payloads received from the backplane.");
         _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped: not a UTF-8 JSON object with a string name, or larger than a client's send queue.");
         _meter.CreateObservableCounter("atr.frames.queued", () => FramesQueued, "{frame}", "Event frames queued to connections (one per event and recipient).");
@@ -59,7 +69,7 @@ internal sealed class HubMetrics : IDisposable
 
     public long SignalRConnections => Volatile.Read(ref _signalRConnections);
 
-    public long ConnectionsOpened => Volatile.Read(ref _rawConnectionsOpened) + Volatile.Read(ref _signalRConnectionsOpened);
+    public long ConnectionsOpened => Volatile.Read(ref _rawConnectionsOpenedDirect) + Volatile.Read(ref _rawConnectionsOpenedHttp) + Volatile.Read(ref _signalRConnectionsOpened);
 
     public long EventsReceived => Volatile.Read(ref _eventsReceived);
 
@@ -104,10 +114,11 @@ internal sealed class HubMetrics : IDisposable
     }
 
     /// <summary>A raw WebSocket connection was accepted.</summary>
-    public void ConnectionOpened()
+    /// <param name="direct">Whether it was upgraded at the connection (<c>DirectUpgrade</c>) rather than through the HTTP pipeline.</param>
+    public void ConnectionOpened(bool direct)
     {
         Interlocked.Increment(ref _rawConnections);
-        Interlocked.Increment(ref _rawConnectionsOpened);
+        Interlocked.Increment(ref direct ? ref _rawConnectionsOpenedDirect : ref _rawConnectionsOpenedHttp);
     }
 
     /// <summary>A raw WebSocket connection ended.</summary>
@@ -143,4 +154,12 @@ internal sealed class HubMetrics : IDisposable
 
     private static Measurement<long>[] ByEndpoint(long raw, long signalR)
         => [new(raw, Raw), new(signalR, SignalR)];
+
+    private Measurement<long>[] Opened()
+        =>
+        [
+            new(Volatile.Read(ref _rawConnectionsOpenedDirect), Raw, Direct),
+            new(Volatile.Read(ref _rawConnectionsOpenedHttp), Raw, Http),
+            new(Volatile.Read(ref _signalRConnectionsOpened), SignalR),
+        ];
 }

@@ -1,12 +1,17 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Atr.Hub.Connections;
 using Atr.Hub.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -25,15 +30,19 @@ namespace Atr.Hub.Protocol;
 /// upgraded here keeps the transport, the WebSocket and the hub's own connection.
 /// </summary>
 /// <remarks>
-/// Only the plain case is taken: a whole handshake in the connection's first read
-/// (<see cref="UpgradeRequest"/>), for a path that no other endpoint of the application claims. It
+/// Only the plain case is taken: a whole handshake, and nothing after it, in the connection's first
+/// read, which Kestrel and the WebSocket middleware would upgrade too under the server's own limits
+/// (<see cref="UpgradeRequest"/>; <c>HandshakeParityTests</c> holds it to them), for a path that no
+/// other endpoint of the application claims, on a hub whose pipeline adds nothing to the raw
+/// endpoint (<see cref="Serves"/>, <see cref="MaySkip"/>). It
 /// goes through the same steps as a handshake on the HTTP path
 /// (<see cref="WebSocketEndpoint.OpenAsync"/>); a refusal decided there — by admission, or a
 /// subscription the backplane cannot make — is left on the connection (<see cref="DecidedRefusal"/>)
 /// for the HTTP layer to answer, so Kestrel writes every refusal. Anything else (other requests,
 /// custom scope rules or a request authenticator, which are written against a real request) goes
 /// on, unread, to the HTTP layer, which answers it as it always has. The first bytes are awaited
-/// for at most <see cref="FirstBytesWait"/> before the HTTP layer takes over with its own header timeout.
+/// for at most <see cref="FirstBytesWait"/> (less if Kestrel's header or keep-alive timeout is
+/// shorter) before the HTTP layer takes over with its own timeouts.
 /// </remarks>
 internal sealed class DirectUpgrade
 {
@@ -48,7 +57,7 @@ internal sealed class DirectUpgrade
     private readonly WebSocketEndpoint _endpoint;
     private readonly AtrHubOptions _options;
     private readonly TimeSpan _firstBytesWait;
-    private readonly int _maxHeaders;
+    private readonly UpgradeRequest.Limits _limits;
     private readonly Lazy<HashSet<string>?> _claimed;
 
     private DirectUpgrade(ConnectionDelegate next, IServiceProvider services)
@@ -57,8 +66,9 @@ internal sealed class DirectUpgrade
         _endpoint = services.GetRequiredService<WebSocketEndpoint>();
         _options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
-        _firstBytesWait = limits.RequestHeadersTimeout < FirstBytesWait ? limits.RequestHeadersTimeout : FirstBytesWait;
-        _maxHeaders = limits.MaxRequestHeaderCount;
+        // Never longer than Kestrel would wait: for the rest of a request's head, or for a first request at all.
+        _firstBytesWait = new[] { FirstBytesWait, limits.RequestHeadersTimeout, limits.KeepAliveTimeout }.Min();
+        _limits = UpgradeRequest.Limits.From(limits);
         _waits = new DefaultObjectPool<CancellationTokenSource>(new WaitPolicy(services.GetRequiredService<TimeProvider>()), PooledWaits);
 
         // Read once, at the first handshake: by then the application has mapped its endpoints, and they do not change.
@@ -68,10 +78,18 @@ internal sealed class DirectUpgrade
     /// <summary>
     /// Whether <see cref="DirectUpgrade"/> can serve this hub with the same answers as the HTTP
     /// pipeline: the scope rules and request authenticator are the built-in ones, and nothing the
-    /// pipeline would apply first is configured: host filtering (<c>AllowedHosts</c>), forwarded
-    /// headers (which change the address connections are counted by), a limit on upgraded
-    /// connections.
+    /// pipeline would apply first is configured: host filtering (<c>AllowedHosts</c> other than
+    /// <c>*</c>), forwarded headers (which change the address connections are counted by), a limit on
+    /// upgraded connections, an authorization fallback policy (which would apply to the raw
+    /// endpoint), a global rate limiter.
     /// </summary>
+    /// <remarks>
+    /// The raw endpoint's own conventions (<c>RequireAuthorization</c>, <c>RequireCors</c>,
+    /// <c>RequireRateLimiting</c>…) are checked when the first handshake arrives, once routing is
+    /// built (<see cref="MaySkip"/>). Middleware an application adds to its pipeline is not seen
+    /// here: the standalone server's pipeline is held to what this path skips by
+    /// <c>DirectUpgradePipelineTests</c>.
+    /// </remarks>
     public static bool Serves(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
@@ -79,10 +97,31 @@ internal sealed class DirectUpgrade
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         return options.RequestScope is null
             && options.RequestAuthenticator is null
-            && configuration["AllowedHosts"] is null or "" or "*"
+            && services.GetService<IOptions<HostFilteringOptions>>()?.Value.AllowedHosts is null or { Count: 0 } or ["*"]
             && !string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase)
-            && limits.MaxConcurrentUpgradedConnections is null;
+            && limits.MaxConcurrentUpgradedConnections is null
+            && services.GetService<IOptions<AuthorizationOptions>>()?.Value.FallbackPolicy is null
+            && services.GetService<IOptions<RateLimiterOptions>>()?.Value.GlobalLimiter is null;
     }
+
+    /// <summary>
+    /// Whether a piece of the raw endpoint's metadata is one this path may skip: what the framework
+    /// puts on every minimal-API endpoint, names and descriptions, the hub's own marker. Anything else
+    /// — authorization, CORS, rate limiting, a host requirement, a request timeout or size limit… —
+    /// is a convention the HTTP pipeline applies, and keeps the hub's handshakes there.
+    /// </summary>
+    public static bool MaySkip(object metadata)
+        => ReferenceEquals(metadata, BatchingUpgradeFeature.EndpointMetadata)
+            || metadata is MethodInfo
+                or IHttpMethodMetadata
+                or IParameterBindingMetadata
+                or IRouteDiagnosticsMetadata
+                or IEndpointNameMetadata
+                or IRouteNameMetadata
+                or ITagsMetadata
+                or IEndpointSummaryMetadata
+                or IEndpointDescriptionMetadata
+                or IExcludeFromDescriptionMetadata;
 
     /// <summary>The connection middleware: <see cref="DirectUpgrade"/> in front of <paramref name="next"/> when it <see cref="Serves"/> this hub, otherwise <paramref name="next"/> alone.</summary>
     public static ConnectionDelegate Before(ConnectionDelegate next, IServiceProvider services)
@@ -167,7 +206,7 @@ internal sealed class DirectUpgrade
 
         try
         {
-            return result.IsCanceled ? null : UpgradeRequest.TryRead(result.Buffer, _maxHeaders);
+            return result.IsCanceled ? null : UpgradeRequest.TryRead(result.Buffer, _limits);
         }
         finally
         {
@@ -192,8 +231,8 @@ internal sealed class DirectUpgrade
     /// <summary>
     /// The first path segments of the application's other endpoints (<c>publish</c>, <c>health</c>,
     /// <c>hub</c>…), and the empty one if any endpoint is at <c>/</c>; null when routing cannot be
-    /// read this way: an endpoint other than the raw one starts with a parameter, or the raw one is
-    /// not at the root.
+    /// read this way (an endpoint other than the raw one starts with a parameter, or the raw one is
+    /// not at the root), or the raw endpoint carries a convention this path would skip.
     /// </summary>
     private static HashSet<string>? ClaimedSegments(EndpointDataSource endpoints)
     {
@@ -204,7 +243,8 @@ internal sealed class DirectUpgrade
             var segments = endpoint.RoutePattern.PathSegments;
             if (endpoint.Metadata.Contains(BatchingUpgradeFeature.EndpointMetadata))
             {
-                rawAtRoot = segments.Count == 1 && segments[0].Parts is [RoutePatternParameterPart { IsCatchAll: true }];
+                rawAtRoot = segments.Count == 1 && segments[0].Parts is [RoutePatternParameterPart { IsCatchAll: true }]
+                    && endpoint.Metadata.All(MaySkip);
                 continue;
             }
 
@@ -234,6 +274,8 @@ internal sealed class DirectUpgrade
     {
         /// <summary>Whether the connection was handed to the HTTP layer or its upgrade begun: it has no second chance.</summary>
         public bool Answered { get; private set; }
+
+        public bool AtConnection => true;
 
         public Task RefuseAsync(WebSocketEndpoint.Refusal refusal)
         {

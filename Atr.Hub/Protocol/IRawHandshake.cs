@@ -10,6 +10,9 @@ namespace Atr.Hub.Protocol;
 /// </summary>
 internal interface IRawHandshake
 {
+    /// <summary>Whether the handshake was read off the connection (<see cref="DirectUpgrade"/>) rather than through the HTTP pipeline.</summary>
+    bool AtConnection { get; }
+
     /// <summary>Answers a refusal with its HTTP status and one-line reason; nothing is upgraded.</summary>
     Task RefuseAsync(WebSocketEndpoint.Refusal refusal);
 

@@ -2,14 +2,22 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Atr.Hub.Protocol;
 
 /// <summary>
 /// A WebSocket handshake read off a connection's first bytes, strictly: <c>GET</c> of a plain path
-/// over HTTP/1.1, one Host, no body, the RFC 6455 upgrade headers, nothing folded or odd. What does
-/// not read this way is not an error here: it is left to Kestrel's HTTP layer, which answers it.
+/// over HTTP/1.1, one Host that Kestrel would take, no body, the RFC 6455 upgrade headers, nothing
+/// folded or odd, within Kestrel's limits. What does not read this way is not an error here: it is
+/// left to Kestrel's HTTP layer, which answers it.
 /// </summary>
+/// <remarks>
+/// What this reads is a subset of what Kestrel's HTTP/1.1 parser and the WebSocket middleware
+/// accept, so that a handshake read here gets the answer it would get there; where Kestrel's rule is
+/// wider (host characters, line ends, whitespace in a key), the wider part is left to Kestrel rather
+/// than followed. <c>HandshakeParityTests</c> holds it to Kestrel over a corpus of mutations.
+/// </remarks>
 /// <param name="Path">The request path, from its leading <c>/</c>.</param>
 /// <param name="Query">The query string with its leading <c>?</c>, or empty.</param>
 /// <param name="Origin">The Origin header (several joined by commas, as a request's headers join them), or null.</param>
@@ -28,27 +36,49 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
 
     private static readonly SearchValues<byte> PathBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-/"u8);
 
-    // A host name or address literal and a port: anything else in Host is the HTTP layer's to judge.
-    private static readonly SearchValues<byte> HostBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"u8);
+    // A host name or IPv4 address, and the inside of an IPv6 literal: Kestrel takes more host
+    // characters than these (_ ~ ! $ & ' ( )), which are left to it to judge.
+    private static readonly SearchValues<byte> HostNameBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"u8);
+
+    private static readonly SearchValues<byte> IPv6Bytes = SearchValues.Create("ABCDEFabcdef0123456789:."u8);
+
+    private static readonly SearchValues<char> Base64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
 
     // RFC 9110 token characters, for header names.
     private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8);
 
-    /// <summary>Reads a handshake from the start of <paramref name="buffer"/>.</summary>
-    /// <param name="buffer">The connection's first bytes.</param>
-    /// <param name="maxHeaders">The most header lines the HTTP layer accepts (Kestrel's <c>MaxRequestHeaderCount</c>): past it, it answers 431.</param>
-    /// <returns>The handshake, or null when the buffer does not start with a whole, plain one within the limits.</returns>
-    public static UpgradeRequest? TryRead(ReadOnlySequence<byte> buffer, int maxHeaders)
+    /// <summary>Kestrel's limits on a request's head, which a handshake read here stays within.</summary>
+    /// <param name="MaxRequestLine">The longest request line, its CRLF counted (<c>MaxRequestLineSize</c>): past it, Kestrel answers 414.</param>
+    /// <param name="MaxHeadersTotal">The most bytes of header lines, their CRLFs counted (<c>MaxRequestHeadersTotalSize</c>): past it, and the empty line's CRLF, Kestrel answers 431.</param>
+    /// <param name="MaxHeaderCount">The most header lines (<c>MaxRequestHeaderCount</c>): past it, Kestrel answers 431.</param>
+    public readonly record struct Limits(int MaxRequestLine, int MaxHeadersTotal, int MaxHeaderCount)
     {
-        var window = buffer.Length > MaxLength ? buffer.Slice(0, MaxLength) : buffer;
-        if (window.Length < 4)
+        /// <summary>Kestrel's defaults: 8 KiB, 32 KiB, 100.</summary>
+        public static Limits Default => From(new KestrelServerLimits());
+
+        /// <summary>The limits a Kestrel server applies.</summary>
+        public static Limits From(KestrelServerLimits limits)
+            => new(limits.MaxRequestLineSize, limits.MaxRequestHeadersTotalSize, limits.MaxRequestHeaderCount);
+    }
+
+    /// <summary>Reads a handshake that is the whole of <paramref name="buffer"/>.</summary>
+    /// <param name="buffer">The connection's first bytes.</param>
+    /// <param name="limits">The limits of the Kestrel server that would otherwise read it.</param>
+    /// <returns>
+    /// The handshake, or null when the buffer is not exactly a whole, plain one within the limits.
+    /// Bytes after the head are left to Kestrel too: a client waits for the 101 before it sends a
+    /// frame (RFC 6455, section 4.1), so whoever sends them is not a client this path is for.
+    /// </returns>
+    public static UpgradeRequest? TryRead(ReadOnlySequence<byte> buffer, Limits limits)
+    {
+        if (buffer.Length is < 4 or > MaxLength)
         {
             return null;
         }
 
-        var bytes = window.IsSingleSegment ? window.FirstSpan : window.ToArray();
+        var bytes = buffer.IsSingleSegment ? buffer.FirstSpan : buffer.ToArray();
         var end = bytes.IndexOf("\r\n\r\n"u8);
-        return end < 0 || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, maxHeaders);
+        return end < 0 || end + 4 != bytes.Length || bytes[..end].ContainsAnyExcept(HeadBytes) ? null : TryParse(bytes[..end], end + 4, limits);
     }
 
     /// <summary>The length of <see cref="SwitchingProtocols"/>'s answer.</summary>
@@ -85,11 +115,16 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
     }
 #pragma warning restore CA5350
 
-    private static UpgradeRequest? TryParse(ReadOnlySpan<byte> head, int length, int maxHeaders)
+    private static UpgradeRequest? TryParse(ReadOnlySpan<byte> head, int length, Limits limits)
     {
         var lineEnd = head.IndexOf("\r\n"u8);
         var requestLine = lineEnd < 0 ? head : head[..lineEnd];
-        if (!requestLine.StartsWith("GET /"u8) || !requestLine.EndsWith(" HTTP/1.1"u8))
+
+        // Kestrel counts the request line with its CRLF, and the header lines with theirs; the
+        // empty line that ends them is let through past the limit (its remaining budget starts at
+        // the limit + 2).
+        if (!requestLine.StartsWith("GET /"u8) || !requestLine.EndsWith(" HTTP/1.1"u8)
+            || requestLine.Length + 2 > limits.MaxRequestLine || length - requestLine.Length - 2 > limits.MaxHeadersTotal + 2)
         {
             return null;
         }
@@ -113,7 +148,7 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
             var line = end < 0 ? rest : rest[..end];
             rest = end < 0 ? default : rest[(end + 2)..];
             var colon = line.IndexOf((byte)':');
-            if (++count > maxHeaders || colon <= 0 || line[..colon].ContainsAnyExcept(TokenBytes) || line.IndexOfAny((byte)'\r', (byte)'\n') >= 0)
+            if (++count > limits.MaxHeaderCount || colon <= 0 || line[..colon].ContainsAnyExcept(TokenBytes) || line.IndexOfAny((byte)'\r', (byte)'\n') >= 0)
             {
                 return null;
             }
@@ -123,7 +158,7 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
             if (Ascii.EqualsIgnoreCase(name, "Host"u8))
             {
                 hosts++;
-                if (value.IsEmpty || value.ContainsAnyExcept(HostBytes))
+                if (!IsPlainHost(value))
                 {
                     return null;
                 }
@@ -183,9 +218,45 @@ internal sealed record UpgradeRequest(string Path, string Query, string? Origin,
         return false;
     }
 
+    /// <summary>
+    /// Whether <paramref name="host"/> is a host Kestrel's validation takes: a host name or IPv4
+    /// address, or an IPv6 literal of at least three characters between its brackets, then
+    /// optionally a colon and at least one digit. Empty (which Kestrel takes) and any other host
+    /// character are left to Kestrel.
+    /// </summary>
+    private static bool IsPlainHost(ReadOnlySpan<byte> host)
+    {
+        var port = host.LastIndexOf((byte)':');
+        if (host.StartsWith("["u8))
+        {
+            var close = host.IndexOf((byte)']');
+            if (close < 4 || host[1..close].ContainsAnyExcept(IPv6Bytes))
+            {
+                return false;
+            }
+
+            port = close + 1 == host.Length ? -1 : close + 1;
+            if (port >= 0 && host[port] != (byte)':')
+            {
+                return false;
+            }
+        }
+        else if ((port < 0 ? host : host[..port]) is var name && (name.IsEmpty || name.ContainsAnyExcept(HostNameBytes)))
+        {
+            return false;
+        }
+
+        return port < 0 || (port + 1 < host.Length && !host[(port + 1)..].ContainsAnyExceptInRange((byte)'0', (byte)'9'));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="key"/> is 24 characters of base64 for 16 bytes. The WebSocket
+    /// middleware also takes a key with whitespace inside (the decoder skips it) and answers it with
+    /// the hash of the whole text: such keys are left to it.
+    /// </summary>
     private static bool IsValidKey(string key)
     {
         Span<byte> decoded = stackalloc byte[24];
-        return Convert.TryFromBase64String(key, decoded, out var count) && count == 16;
+        return key.Length == 24 && !key.AsSpan().ContainsAnyExcept(Base64Chars) && Convert.TryFromBase64String(key, decoded, out var count) && count == 16;
     }
 }

@@ -37,6 +37,9 @@ internal sealed partial class WebSocketEndpoint(
     private readonly ILogger _logger = loggerFactory.CreateLogger<WebSocketEndpoint>();
     private readonly ILogger _connectionLogger = loggerFactory.CreateLogger<WebSocketConnection>();
 
+    // The lifetime of connections upgraded at the connection: the same, counted as such. One for all of them.
+    private AtConnectionLifetime? _atConnection;
+
     /// <summary>How long a client has to answer a ping: what <see cref="AtrHubOptions.PeerTimeout"/> leaves after the ping interval.</summary>
     public TimeSpan KeepAliveTimeout => _options.PeerTimeout - _options.KeepAliveInterval;
 
@@ -50,7 +53,12 @@ internal sealed partial class WebSocketEndpoint(
     public readonly record struct Admission(string Scope, DateTimeOffset? ExpiresAt, IPAddress? Address);
 
     /// <summary>A connection whose handshake is complete: subscribed, accepted, ready to <see cref="RunAsync"/>.</summary>
-    public readonly record struct Opened(WebSocketConnection Connection, WebSocket Socket, IFrameHolder? Holder, DateTimeOffset? ExpiresAt);
+    /// <param name="Connection">The hub's connection, subscribed to its scope.</param>
+    /// <param name="Socket">The accepted WebSocket.</param>
+    /// <param name="Holder">The stream under the socket, when it can hold frames back for one write per batch.</param>
+    /// <param name="ExpiresAt">When the token expires, if there is one.</param>
+    /// <param name="AtConnection">Whether it was upgraded at the connection (<see cref="DirectUpgrade"/>): counted apart.</param>
+    public readonly record struct Opened(WebSocketConnection Connection, WebSocket Socket, IFrameHolder? Holder, DateTimeOffset? ExpiresAt, bool AtConnection);
 
     public async Task HandleAsync(HttpContext context, string? path)
     {
@@ -144,7 +152,7 @@ internal sealed partial class WebSocketEndpoint(
         try
         {
             var (socket, holder) = await handshake.AcceptAsync().ConfigureAwait(false);
-            return new Opened(connection, socket, holder, admission.ExpiresAt);
+            return new Opened(connection, socket, holder, admission.ExpiresAt, handshake.AtConnection);
         }
         catch (Exception ex)
         {
@@ -203,16 +211,21 @@ internal sealed partial class WebSocketEndpoint(
     /// Runs an opened connection to its end; it is then unsubscribed and its place given back.
     /// Not an async method: an idle connection holds the frame of its own run, and no other.
     /// </summary>
-    public Task RunAsync(Opened opened) => opened.Connection.RunAsync(opened.Socket, opened.ExpiresAt, opened.Holder, this);
+    public Task RunAsync(Opened opened)
+        => opened.Connection.RunAsync(opened.Socket, opened.ExpiresAt, opened.Holder, opened.AtConnection ? _atConnection ??= new AtConnectionLifetime(this) : this);
+
+    void IConnectionLifetime.Started(WebSocketConnection connection) => Started(connection, direct: false);
+
+    ValueTask IConnectionLifetime.EndedAsync(WebSocketConnection connection) => EndedAsync(connection);
 
     // Tracked once accepted: a drain that began during the handshake is seen by Add, which closes it at once.
-    void IConnectionLifetime.Started(WebSocketConnection connection)
+    private void Started(WebSocketConnection connection, bool direct)
     {
         connections.Add(connection);
-        metrics.ConnectionOpened();
+        metrics.ConnectionOpened(direct);
     }
 
-    async ValueTask IConnectionLifetime.EndedAsync(WebSocketConnection connection)
+    private async ValueTask EndedAsync(WebSocketConnection connection)
     {
         metrics.ConnectionClosed();
         connections.Remove(connection);
@@ -249,9 +262,19 @@ internal sealed partial class WebSocketEndpoint(
     /// <summary>A handshake through the HTTP pipeline: refusals are written as responses, the upgrade is the WebSocket middleware's.</summary>
     private readonly struct HttpHandshake(HttpContext context, WebSocketAcceptContext accept) : IRawHandshake
     {
+        public bool AtConnection => false;
+
         public Task RefuseAsync(Refusal refusal) => WriteRefusalAsync(context, refusal);
 
         public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
             => (await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false), context.Features.Get<FrameBatcher>());
+    }
+
+    /// <summary>The endpoint's lifetime for connections upgraded at the connection, which the metrics count apart.</summary>
+    private sealed class AtConnectionLifetime(WebSocketEndpoint endpoint) : IConnectionLifetime
+    {
+        public void Started(WebSocketConnection connection) => endpoint.Started(connection, direct: true);
+
+        public ValueTask EndedAsync(WebSocketConnection connection) => endpoint.EndedAsync(connection);
     }
 }

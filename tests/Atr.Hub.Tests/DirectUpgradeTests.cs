@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -28,14 +30,14 @@ public sealed class DirectUpgradeTests
            $"Authorization: Bearer xyz\r\nUser-Agent: test\r\n{extra}\r\n";
 
     private static UpgradeRequest? Read(string text, int maxHeaders = 100)
-        => UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), maxHeaders);
+        => UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), UpgradeRequest.Limits.Default with { MaxHeaderCount = maxHeaders });
 
     [Fact]
     public void APlainHandshakeIsReadWithWhatTheChecksNeedOnly()
     {
         var text = Handshake();
 
-        var request = Read(text + "\x81\x85trailing frame bytes");
+        var request = Read(text);
 
         Assert.NotNull(request);
         Assert.Equal("/organization/1234", request.Path);
@@ -44,6 +46,9 @@ public sealed class DirectUpgradeTests
         Assert.Equal(Encoding.ASCII.GetByteCount(text), request.Length);
         Assert.Equal("https://app.example", request.Origin);
         Assert.Equal("Bearer xyz", request.Authorization);
+
+        // A client waits for the 101 before it sends a frame: one that does not is left to Kestrel.
+        Assert.Null(Read(text + "\x81\x85trailing frame bytes"));
     }
 
     [Fact]
@@ -81,7 +86,7 @@ public sealed class DirectUpgradeTests
     {
         var bytes = Encoding.Latin1.GetBytes(text);
 
-        Assert.True(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(bytes), 100) is null, why);
+        Assert.True(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(bytes), UpgradeRequest.Limits.Default) is null, why);
     }
 
     [Fact]
@@ -94,6 +99,56 @@ public sealed class DirectUpgradeTests
         Assert.Null(Read(Handshake(), maxHeaders: 7));
         Assert.Null(Read(Handshake(extra: extra)));
         Assert.Null(Read(Handshake(extra: new string('x', UpgradeRequest.MaxLength))));
+    }
+
+    [Theory]
+    [InlineData("x:abc")]
+    [InlineData(":80")]
+    [InlineData("[::1")]
+    [InlineData("127.0.0.1:")]
+    [InlineData("[::]")]
+    [InlineData("[::1]x")]
+    [InlineData("[::1]:")]
+    [InlineData("[g::1]")]
+    [InlineData("h:8:0")]
+    [InlineData("")]
+    [InlineData("h_1.example")]
+    public void AHostKestrelRefusesOrJudgesOtherwiseIsLeftToIt(string host)
+    {
+        Assert.Null(Read(Handshake().Replace("Host: 127.0.0.1:7777", $"Host: {host}", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("hub.example")]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]")]
+    [InlineData("[::1]:7777")]
+    [InlineData("[fe80::1:2]:80")]
+    [InlineData("h:99999")]
+    public void AHostKestrelTakesIsRead(string host)
+    {
+        Assert.NotNull(Read(Handshake().Replace("Host: 127.0.0.1:7777", $"Host: {host}", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void AKeyWithWhitespaceInsideIsLeftToTheWebSocketMiddleware()
+    {
+        // It decodes to 16 bytes, and the middleware answers it with the hash of the whole text.
+        Assert.Null(Read(Handshake().Replace(SampleKey, "dGhlIHNhbXBs ZSBub25jZQ==", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void ARequestLineOrHeadersPastKestrelsLimitsAreLeftToIt()
+    {
+        var text = Handshake();
+        var requestLine = text.IndexOf("\r\n", StringComparison.Ordinal) + 2;
+        var headers = text.Length - requestLine;
+
+        // The request line counts its CRLF; the header lines count theirs, and the final empty line
+        // may go 2 bytes past the limit, as Kestrel lets it.
+        Assert.NotNull(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine, headers - 2, 100)));
+        Assert.Null(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine - 1, headers - 2, 100)));
+        Assert.Null(UpgradeRequest.TryRead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), new UpgradeRequest.Limits(requestLine, headers - 3, 100)));
     }
 
     [Fact]
@@ -119,14 +174,15 @@ public sealed class DirectUpgradeTests
     }
 
     [Fact]
-    public async Task FramesSentWithTheHandshakeAreReadAfterTheUpgrade()
+    public async Task FramesSentWithTheHandshakeLeaveItToKestrelAndAreReadAfterTheUpgrade()
     {
         await using var hub = await HubHost.StartAsync();
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
         var stream = client.GetStream();
 
-        // The handshake and an "unsubscribe" text frame in one write: the frame is in the hub's first read.
+        // The handshake and an "unsubscribe" text frame in one write, before the 101 (which a client
+        // must wait for): the frame is in the hub's first read, and the handshake goes to Kestrel.
         var request = Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1"));
         var frame = new WebSocketFrame(WebSocketFrame.Text, "unsubscribe"u8.ToArray()).ToBytes();
         await stream.WriteAsync(request.Concat(frame).ToArray()).AsTask().DefaultTimeout();
@@ -148,7 +204,54 @@ public sealed class DirectUpgradeTests
 
         var text = Encoding.Latin1.GetString(received.ToArray());
         Assert.StartsWith("HTTP/1.1 101 ", text, StringComparison.Ordinal);
+        Assert.Contains("\r\nDate: ", text, StringComparison.Ordinal);
         Assert.Contains("\r\n\r\n\x88\x0e\x03\xe8Unsubscribed", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenedConnectionsAreCountedByTheWayTheyWereUpgraded()
+    {
+        await using var hub = await HubHost.StartAsync();
+        var factory = hub.Services.GetRequiredService<IMeterFactory>();
+        var opened = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Name == "atr.connections.opened")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var key = string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
+            opened[key] = value;
+        });
+        listener.Start();
+
+        // A plain handshake is upgraded at the connection; one whose version is a list (which the
+        // WebSocket middleware reads and the connection-level path leaves to it) through HTTP.
+        using var direct = new TcpClient();
+        await direct.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var directAnswer = await RawHttp.ExchangeAsync(direct.GetStream(), Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1")));
+        using var http = new TcpClient();
+        await http.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        var httpAnswer = await RawHttp.ExchangeAsync(http.GetStream(), Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(hub.Port, "/organization/1").Replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13, 8", StringComparison.Ordinal)));
+
+        Assert.Equal(101, directAnswer.Status);
+        Assert.DoesNotContain("\r\nDate: ", directAnswer.Head, StringComparison.Ordinal);
+        Assert.Equal(101, httpAnswer.Status);
+        Assert.Contains("\r\nDate: ", httpAnswer.Head, StringComparison.Ordinal);
+        await TestTimeouts.UntilAsync(
+            () =>
+            {
+                listener.RecordObservableInstruments();
+                return opened.GetValueOrDefault("endpoint=raw,upgrade=direct") == 1 && opened.GetValueOrDefault("endpoint=raw,upgrade=http") == 1;
+            },
+            "atr.connections.opened counted one raw connection of each upgrade");
+        Assert.Equal(0, opened.GetValueOrDefault("endpoint=signalr"));
     }
 
     [Fact]

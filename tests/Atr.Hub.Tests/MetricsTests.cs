@@ -59,7 +59,9 @@ public sealed partial class MetricsTests(RedisServer redis)
             Assert.Equal(1, Value(metrics, "atr_events_dropped_total"));
             Assert.Equal(rawClients, Value(metrics, "atr_connections", "endpoint=\"raw\""));
             Assert.Equal(signalRClients, Value(metrics, "atr_connections", "endpoint=\"signalr\""));
-            Assert.Equal(rawClients, Value(metrics, "atr_connections_opened_total", "endpoint=\"raw\""));
+            // atr-server upgrades plain handshakes at the connection: every raw client was counted as such.
+            Assert.Equal(rawClients, Value(metrics, "atr_connections_opened_total", "upgrade=\"direct\""));
+            Assert.Equal(0, Value(metrics, "atr_connections_opened_total", "upgrade=\"http\""));
             Assert.Equal(signalRClients, Value(metrics, "atr_connections_opened_total", "endpoint=\"signalr\""));
             Assert.Equal(0, Value(metrics, "atr_send_queue_size_bytes"));
             Assert.Equal(0, Value(metrics, "atr_connections_slow_consumer_total"));
