@@ -53,6 +53,15 @@ public sealed class AtrHubOptions
     /// </summary>
     public IList<string> AllowedOrigins { get; } = [];
 
+    /// <summary>
+    /// The most sockets the node holds at once, where its endpoint counts them
+    /// (<c>UseAtrConnectionLimits</c>; <c>atr-server</c> does): past it a new socket is closed at accept
+    /// and the node keeps serving the others. Default 0: the process's open-files limit less a reserve
+    /// for threads, assemblies, Redis and logs (what it already holds, plus at least 256).
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int MaxConnections { get; set; }
+
     /// <summary>The most open connections (raw and SignalR) from one remote address; past it, 429. Default 0: no limit.</summary>
     [Range(0, int.MaxValue)]
     public int MaxConnectionsPerIp { get; set; }

@@ -32,13 +32,22 @@ internal static class HubServer
         var server = builder.Configuration.GetSection(Section).Get<ServerSettings>() ?? new ServerSettings();
         var address = server.BindAddress();
         var demoBundle = server.Demo ? DemoEndpoints.RequireBundle(server.DemoAssets) : null;
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, server.ServerPort, listen =>
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            if (server.DirectUpgrade)
+            // A socket that sends nothing is held no longer than a request head may take (30 s):
+            // Kestrel waits for a connection's first request for its keep-alive timeout (130 s).
+            kestrel.Limits.KeepAliveTimeout = kestrel.Limits.RequestHeadersTimeout;
+            kestrel.Listen(address, server.ServerPort, listen =>
             {
-                listen.UseAtrDirectUpgrade();
-            }
-        }));
+                // Every socket counts from its accept, below the open-files limit: the node refuses at
+                // the ceiling instead of failing at the limit.
+                listen.UseAtrConnectionLimits();
+                if (server.DirectUpgrade)
+                {
+                    listen.UseAtrDirectUpgrade();
+                }
+            });
+        });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(console =>
         {

@@ -1,3 +1,4 @@
+using Atr.Hub.Connections;
 using Atr.Hub.Protocol;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +8,24 @@ namespace Microsoft.AspNetCore.Hosting;
 /// <summary>Kestrel endpoint options for the Atr hub.</summary>
 public static class AtrHubListenOptionsExtensions
 {
+    /// <summary>
+    /// Counts every socket this endpoint accepts, from its accept: toward the node's ceiling
+    /// (<see cref="Atr.Hub.AtrHubOptions.MaxConnections"/>; by default below the process's open-files
+    /// limit, with a reserve for threads, Redis and logs), past which a socket is closed at once and
+    /// the node stays up; and toward its address's <see cref="Atr.Hub.AtrHubOptions.MaxConnectionsPerIp"/>,
+    /// so that sockets that never finish a handshake count too (their requests are answered 429).
+    /// <c>atr-server</c> does this on its endpoint. Call it before <c>UseAtrDirectUpgrade</c>.
+    /// </summary>
+    /// <param name="listenOptions">The endpoint's options, in <c>ConfigureKestrel</c>.</param>
+    /// <returns>The endpoint's options.</returns>
+    /// <exception cref="InvalidOperationException">At start, when <c>AddAtrHub</c> was not called.</exception>
+    public static ListenOptions UseAtrConnectionLimits(this ListenOptions listenOptions)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+        listenOptions.Use(next => ConnectionGate.Create(next, HubServices(listenOptions)));
+        return listenOptions;
+    }
+
     /// <summary>
     /// Upgrades the raw endpoint's plain WebSocket handshakes on this endpoint at the connection,
     /// ahead of Kestrel's HTTP layer, so that an open connection does not keep its HTTP request
@@ -30,17 +49,15 @@ public static class AtrHubListenOptionsExtensions
     public static ListenOptions UseAtrDirectUpgrade(this ListenOptions listenOptions)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
-        listenOptions.Use(next =>
-        {
-            var services = listenOptions.ApplicationServices;
-            if (services.GetService<AtrHubServiceCollectionExtensions.HubMarker>() is null)
-            {
-                throw new InvalidOperationException(
-                    "UseAtrDirectUpgrade needs the hub's services: call builder.Services.AddAtrHub() before building the application.");
-            }
-
-            return DirectUpgrade.Before(next, services);
-        });
+        listenOptions.Use(next => DirectUpgrade.Before(next, HubServices(listenOptions)));
         return listenOptions;
+    }
+
+    private static IServiceProvider HubServices(ListenOptions listenOptions)
+    {
+        var services = listenOptions.ApplicationServices;
+        return services.GetService<AtrHubServiceCollectionExtensions.HubMarker>() is not null
+            ? services
+            : throw new InvalidOperationException("Atr's endpoint options need the hub's services: call builder.Services.AddAtrHub() before building the application.");
     }
 }

@@ -45,6 +45,7 @@ internal sealed class HubMetrics : IDisposable
     private long _eventsPublished;
     private long _subscriptionFailures;
     private long _backplaneReconnects;
+    private long _refusedAtAccept;
 
     public HubMetrics(IMeterFactory meterFactory, ScopeRegistry scopes)
     {
@@ -61,6 +62,7 @@ internal sealed class HubMetrics : IDisposable
         _meter.CreateObservableCounter("atr.events.published", () => EventsPublished, "{event}", "Events published through POST /publish.");
         _meter.CreateObservableCounter("atr.subscriptions.failed", () => SubscriptionFailures, "{subscription}", "Backplane subscriptions that failed, refusing a connection or a Subscribe.");
         _meter.CreateObservableCounter("atr.backplane.reconnects", () => BackplaneReconnects, "{reconnect}", "Times the node's Redis subscription came back after a loss, or was replaced after going silent.");
+        _meter.CreateObservableCounter("atr.connections.refused", () => RefusedAtAccept, "{connection}", "Sockets closed at accept because the node holds as many connections as its open-files limit allows.");
     }
 
     public long Connections => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _signalRConnections);
@@ -86,6 +88,8 @@ internal sealed class HubMetrics : IDisposable
     public long SubscriptionFailures => Volatile.Read(ref _subscriptionFailures);
 
     public long BackplaneReconnects => Volatile.Read(ref _backplaneReconnects);
+
+    public long RefusedAtAccept => Volatile.Read(ref _refusedAtAccept);
 
     /// <summary>
     /// Bytes queued on every local connection, raw and SignalR: a walk over the scope groups, for
@@ -149,6 +153,8 @@ internal sealed class HubMetrics : IDisposable
     public void SubscriptionFailed() => Interlocked.Increment(ref _subscriptionFailures);
 
     public void BackplaneReconnected() => Interlocked.Increment(ref _backplaneReconnects);
+
+    public void ConnectionRefusedAtAccept() => Interlocked.Increment(ref _refusedAtAccept);
 
     public void Dispose() => _meter.Dispose();
 

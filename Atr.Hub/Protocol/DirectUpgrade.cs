@@ -98,7 +98,7 @@ internal sealed class DirectUpgrade
         return options.RequestScope is null
             && options.RequestAuthenticator is null
             && services.GetService<IOptions<HostFilteringOptions>>()?.Value.AllowedHosts is null or { Count: 0 } or ["*"]
-            && !string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase)
+            && !ForwardedHeaders.Enabled(configuration)
             && limits.MaxConcurrentUpgradedConnections is null
             && services.GetService<IOptions<AuthorizationOptions>>()?.Value.FallbackPolicy is null
             && services.GetService<IOptions<RateLimiterOptions>>()?.Value.GlobalLimiter is null;
@@ -168,6 +168,8 @@ internal sealed class DirectUpgrade
                 request.Origin,
                 request.Authorization,
                 (connection.RemoteEndPoint as IPEndPoint)?.Address,
+                connection.Features.Get<AddressOverLimit>() is not null,
+                Context: null,
                 connection.ConnectionClosed);
             return await _endpoint.OpenAsync(client, handshake).ConfigureAwait(false);
         }

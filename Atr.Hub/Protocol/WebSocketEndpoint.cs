@@ -202,7 +202,7 @@ internal sealed partial class WebSocketEndpoint(
             return (default, refusal);
         }
 
-        return (hold ? limiter.TryAcquire(request.RemoteAddress) : limiter.HasRoom(request.RemoteAddress))
+        return (hold ? limiter.TryAdmit(request) : limiter.HasRoomFor(request))
             ? (new Admission(decision.Scope, decision.ExpiresAt, request.RemoteAddress), null)
             : (default, new Refusal(StatusCodes.Status429TooManyRequests, "Too many connections from this address."));
     }
@@ -230,11 +230,11 @@ internal sealed partial class WebSocketEndpoint(
         metrics.ConnectionClosed();
         connections.Remove(connection);
         await UnsubscribeAsync(connection).ConfigureAwait(false);
-        limiter.Release(connection.RemoteAddress);
+        limiter.Leave(connection.RemoteAddress);
     }
 
     /// <summary>Gives back the place an admission holds among its address's connections.</summary>
-    private void Release(Admission admission) => limiter.Release(admission.Address);
+    private void Release(Admission admission) => limiter.Leave(admission.Address);
 
     private async Task UnsubscribeAsync(WebSocketConnection connection)
     {

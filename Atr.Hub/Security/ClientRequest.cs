@@ -16,6 +16,7 @@ namespace Atr.Hub.Security;
 /// <param name="Authorization">The Authorization header, or null.</param>
 /// <param name="RemoteAddress">Where the request comes from.</param>
 /// <param name="Aborted">Cancelled when the client goes away.</param>
+/// <param name="OverAddressLimit">Whether its socket came from an address already at its limit (see <see cref="Connections.ConnectionGate"/>): the request is answered 429.</param>
 /// <param name="Context">
 /// The request through the HTTP pipeline, for the application's <see cref="IRequestScope"/> and
 /// <see cref="IRequestAuthenticator"/>, which are written against it; null for a handshake read off
@@ -27,8 +28,9 @@ internal readonly record struct ClientRequest(
     string? Origin,
     string? Authorization,
     IPAddress? RemoteAddress,
-    CancellationToken Aborted,
-    HttpContext? Context = null)
+    bool OverAddressLimit,
+    HttpContext? Context,
+    CancellationToken Aborted)
 {
     /// <summary>The checks' view of a request through the HTTP pipeline.</summary>
     public static ClientRequest From(HttpContext context, string path = "")
@@ -42,7 +44,8 @@ internal readonly record struct ClientRequest(
             origin.Count == 0 ? null : origin.ToString(),
             authorization.Count == 0 ? null : authorization.ToString(),
             context.Connection.RemoteIpAddress,
-            context.RequestAborted,
-            context);
+            context.Features.Get<Connections.AddressOverLimit>() is not null,
+            context,
+            context.RequestAborted);
     }
 }

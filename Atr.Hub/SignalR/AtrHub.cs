@@ -94,7 +94,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         }
 
         var address = request.RemoteAddress;
-        if (!_limiter.TryAcquire(address))
+        if (!_limiter.TryAdmit(request))
         {
             throw Refuse(RefusalLog.SignalR, 429, "Too many connections from this address.");
         }
@@ -217,7 +217,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             return;
         }
 
-        _limiter.Release(session.RemoteAddress);
+        _limiter.Leave(session.RemoteAddress);
         foreach (var scope in await session.StopAsync().ConfigureAwait(false))
         {
             await _subscriptions.RemoveAsync(scope, session).ConfigureAwait(false);

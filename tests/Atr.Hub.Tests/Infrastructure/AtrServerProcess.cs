@@ -38,6 +38,8 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>The hub's base address, once <see cref="ListeningAsync"/> returned it.</summary>
     public Uri BaseUri => _listeningAt ?? throw new InvalidOperationException("atr-server is not listening yet: await ListeningAsync() first.");
 
@@ -69,14 +71,25 @@ internal sealed partial class AtrServerProcess : IAsyncDisposable
         }
     }
 
-    public static AtrServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <summary>Starts <c>atr-server</c> with <paramref name="args"/>.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="environment">Environment variables to add.</param>
+    /// <param name="openFiles">A limit on open files (soft and hard), set with <c>prlimit</c> as <c>ulimit -n</c> would.</param>
+    public static AtrServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, int? openFiles = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // prlimit sets the limit and then becomes the program: the process is atr-server itself.
+        var start = new ProcessStartInfo(openFiles is null ? "dotnet" : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openFiles is { } limit)
+        {
+            start.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "atr-server.dll"));
         foreach (var arg in args)
         {

@@ -73,13 +73,14 @@ public sealed class ConnectionPolicyTests
     [Fact]
     public async Task ConnectionsPerAddressAreCappedWith429()
     {
+        // Every socket counts, from its accept: SignalR without negotiation is one, as a raw client is.
         await using var hub = await HubHost.StartAsync(options: o => o.MaxConnectionsPerIp = 2);
         var first = await hub.ConnectAsync("/organization/1");
-        await using var second = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1");
+        await using var second = WebSocketsOnly(new Uri(hub.BaseUri, "/hub?scope=organization.1"));
+        await second.StartAsync().DefaultTimeout();
 
         var third = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
-        var fourth = new HubConnectionBuilder().WithUrl(new Uri(hub.BaseUri, "/hub")).Build();
-        await SignalRClient.AssertRefusedAsync(fourth, "over the cap");
+        await SignalRClient.AssertRefusedAsync(WebSocketsOnly(new Uri(hub.BaseUri, "/hub")), "over the cap");
 
         Assert.Equal(429, third.Status);
         Assert.Contains("Too many connections", third.Body, StringComparison.Ordinal);
@@ -89,6 +90,30 @@ public sealed class ConnectionPolicyTests
         await TestTimeouts.UntilAsync(() => hub.Metrics.Connections == 1, "the first connection left");
         await using var again = await hub.ConnectAsync("/organization/1");
     }
+
+    [Fact]
+    public async Task SocketsThatNeverFinishAHandshakeCountTowardTheirAddressesLimit()
+    {
+        await using var hub = await HubHost.StartAsync(options: o => o.MaxConnectionsPerIp = 2);
+        using var silent = new System.Net.Sockets.TcpClient();
+        using var half = new System.Net.Sockets.TcpClient();
+        await silent.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        await half.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
+        await half.GetStream().WriteAsync("GET /organization/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"u8.ToArray()).AsTask().DefaultTimeout();
+
+        var refused = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
+
+        Assert.Equal(429, refused.Status);
+        Assert.Equal(0, hub.Metrics.ConnectionsOpened);
+    }
+
+    private static HubConnection WebSocketsOnly(Uri uri) => new HubConnectionBuilder()
+        .WithUrl(uri, o =>
+        {
+            o.SkipNegotiation = true;
+            o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+        })
+        .Build();
 
     [Fact]
     public async Task FloodOfRefusedHandshakesCostsAuthorizedClientsNoEvent()
