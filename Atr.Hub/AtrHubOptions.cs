@@ -111,6 +111,18 @@ public sealed class AtrHubOptions
     [Range(1024, int.MaxValue)]
     public long MaxSendQueueBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// How many events of each scope are kept for clients that reconnect (<c>?since=</c>,
+    /// <c>SubscribeSince</c>, <c>GET /history</c>) and for this node to fill the gap of a Redis
+    /// outage: the Redis stream of the scope, or, in memory, the node's own. 0 turns history off.
+    /// Default 100.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int HistorySize { get; set; } = AtrPublishingOptions.DefaultHistorySize;
+
+    /// <summary>How long a scope's history is kept after its last event. Default 10 minutes.</summary>
+    public TimeSpan HistoryTtl { get; set; } = AtrPublishingOptions.DefaultHistoryTtl;
+
     /// <summary>How long a connection's send queue may stay over <see cref="MaxSendQueueBytes"/> before its client is closed as a slow consumer. Default 2 s.</summary>
     public TimeSpan SlowConsumerGrace { get; set; } = TimeSpan.FromSeconds(2);
 

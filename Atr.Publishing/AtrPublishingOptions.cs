@@ -28,6 +28,23 @@ public sealed class AtrPublishingOptions
     public const int DefaultMaxEventBytes = 64 * 1024;
 
     /// <summary>
+    /// How many events of each scope are kept in its history, the Redis stream named like the scope's
+    /// channel (<c>atr:organization.1234</c>), for clients that reconnect to replay what they missed.
+    /// Each event is appended and published in one step (<c>XADD … MAXLEN ~ size</c>, <c>PEXPIRE</c>,
+    /// <c>PUBLISH</c>). 0 turns history off: a plain <c>PUBLISH</c>. Default 100; keep it equal to the hubs'.
+    /// </summary>
+    public int HistorySize { get; set; } = DefaultHistorySize;
+
+    /// <summary>The default <see cref="HistorySize"/>: 100 events per scope.</summary>
+    public const int DefaultHistorySize = 100;
+
+    /// <summary>How long a scope's history is kept after its last event. Default 10 minutes.</summary>
+    public TimeSpan HistoryTtl { get; set; } = DefaultHistoryTtl;
+
+    /// <summary>The default <see cref="HistoryTtl"/>: 10 minutes.</summary>
+    public static readonly TimeSpan DefaultHistoryTtl = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// How records are written by the default serializer, and how the Entity Framework Core
     /// integration names columns in a record (its <see cref="JsonSerializerOptions.PropertyNamingPolicy"/>).
     /// Default <see cref="JsonEventSerializer.DefaultRecordOptions"/>: snake-case names, like the envelope.

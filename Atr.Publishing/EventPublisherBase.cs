@@ -20,7 +20,7 @@ internal abstract class EventPublisherBase(EventFactory events, IEventSerializer
                 nameof(atrEvent));
         }
 
-        return PublishPayloadAsync(atrEvent.Scope, payload.WrittenMemory, cancellationToken);
+        return PublishPayloadAsync(atrEvent.Scope, atrEvent.Id, payload.WrittenMemory, cancellationToken);
     }
 
     public async Task<AtrEvent> PublishAsync(string scope, string name, object? record, string? recordType = null, CancellationToken cancellationToken = default)
@@ -37,6 +37,6 @@ internal abstract class EventPublisherBase(EventFactory events, IEventSerializer
         return atrEvent;
     }
 
-    /// <summary>Hands serialized event bytes for <paramref name="scope"/> to the transport, in call order.</summary>
-    public abstract Task PublishPayloadAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+    /// <summary>Hands serialized event bytes for <paramref name="scope"/> to the transport, in call order; <paramref name="eventId"/> finds it in the scope's history.</summary>
+    public abstract Task PublishPayloadAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }

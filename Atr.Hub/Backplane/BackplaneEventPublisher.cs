@@ -7,6 +7,6 @@ namespace Atr.Hub.Backplane;
 internal sealed class BackplaneEventPublisher(IBackplane backplane, EventFactory events, IEventSerializer serializer, IOptions<AtrPublishingOptions> options)
     : EventPublisherBase(events, serializer, options)
 {
-    public override Task PublishPayloadAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-        => backplane.PublishAsync(scope, payload, cancellationToken);
+    public override Task PublishPayloadAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        => backplane.PublishAsync(scope, eventId, payload, cancellationToken);
 }

@@ -28,10 +28,10 @@ internal interface IBackplane
     /// <summary>Stops receiving the events of <paramref name="scope"/>.</summary>
     Task UnsubscribeAsync(string scope);
 
-    /// <summary>Publishes a serialized event to every node subscribed to <paramref name="scope"/>.</summary>
+    /// <summary>Publishes a serialized event to every node subscribed to <paramref name="scope"/>, after appending it to the scope's history.</summary>
     /// <returns>
     /// True when the backplane took it; false when it reached only this node's clients, because the
     /// node is cut off from the backplane.
     /// </returns>
-    Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+    Task<bool> PublishAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }

@@ -1,9 +1,10 @@
+using Atr.Hub.History;
 using Atr.Hub.Subscriptions;
 
 namespace Atr.Hub.Backplane;
 
-/// <summary>The single-node backplane: a publish is dispatched to the local connections at once.</summary>
-internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
+/// <summary>The single-node backplane: a publish is kept in the node's history and dispatched to the local connections at once.</summary>
+internal sealed class InMemoryBackplane(EventDispatcher dispatcher, InMemoryHistory history) : IBackplane
 {
     public string Name => "in-memory";
 
@@ -18,10 +19,12 @@ internal sealed class InMemoryBackplane(EventDispatcher dispatcher) : IBackplane
 
     public Task UnsubscribeAsync(string scope) => Task.CompletedTask;
 
-    public Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public Task<bool> PublishAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        // Recipients keep the frame after this returns; the caller may reuse its buffer.
-        dispatcher.Dispatch(scope, payload.ToArray());
+        // Recipients and the history keep the frame after this returns; the caller may reuse its buffer.
+        var bytes = payload.ToArray();
+        history.Append(scope, eventId, bytes);
+        dispatcher.Dispatch(scope, bytes);
         return Task.FromResult(true);
     }
 }

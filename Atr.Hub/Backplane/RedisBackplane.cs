@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.History;
 using Atr.Hub.Subscriptions;
 using Atr.Publishing.Redis;
 using Microsoft.Extensions.Logging;
@@ -32,6 +33,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 {
     private readonly RedisConnectionProvider _publisher;
     private readonly EventDispatcher _dispatcher;
+    private readonly HistoryRecovery _history;
     private readonly HubMetrics _metrics;
     private readonly AtrHubOptions _options;
     private readonly TimeProvider _time;
@@ -74,6 +76,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     public RedisBackplane(
         RedisConnectionProvider publisher,
         EventDispatcher dispatcher,
+        HistoryRecovery history,
         HubMetrics metrics,
         IOptions<AtrHubOptions> options,
         TimeProvider time,
@@ -81,6 +84,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
     {
         _publisher = publisher;
         _dispatcher = dispatcher;
+        _history = history;
         _metrics = metrics;
         _options = options.Value;
         _time = time;
@@ -181,23 +185,24 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         }
     }
 
-    public async Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public async Task<bool> PublishAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        var channel = _options.ChannelPrefix + scope;
         if (IsSubscriberConnected(_subscriber))
         {
-            await _publisher.PublishAsync(Channel(scope), payload, cancellationToken).ConfigureAwait(false);
+            await _publisher.PublishAsync(channel, eventId, payload, cancellationToken).ConfigureAwait(false);
             return true;
         }
 
         // Cut off from Redis: this node's own clients get the event now (it would not come back to
         // the node through Redis), and Redis gets it too if the publishing connection still works.
-        _dispatcher.Dispatch(scope, payload.ToArray());
+        _dispatcher.Dispatch(scope, payload.ToArray(), fromBackplane: false);
         var publishing = _publisher.GetConnectionAsync();
         if (publishing.IsCompletedSuccessfully && publishing.Result.IsConnected)
         {
             try
             {
-                await _publisher.PublishAsync(Channel(scope), payload, cancellationToken).ConfigureAwait(false);
+                await _publisher.PublishAsync(channel, eventId, payload, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -291,6 +296,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         var subscriber = await connecting.ConfigureAwait(false);
         if (!IsSubscriberConnected(subscriber))
         {
+            _history.BackplaneLost();
             await ReportUnreachableAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -376,7 +382,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
         if (previous is not null || resubscribed > 0)
         {
-            _dispatcher.BackplaneRestored();
+            await _history.BackplaneRestoredAsync().ConfigureAwait(false);
         }
 
         return true;
@@ -384,6 +390,8 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
 
     private async Task ReplaceSubscriberAsync(ConnectionMultiplexer silent)
     {
+        // Whatever the silent connection failed to bring is in the gap the replacement fills.
+        _history.BackplaneLost();
         ConnectionMultiplexer replacement;
         try
         {
@@ -412,6 +420,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         {
             // A probe that went out before the loss says nothing about the connection that follows.
             Volatile.Write(ref _probeSentAt, 0);
+            _history.BackplaneLost();
         }
     }
 
@@ -521,7 +530,7 @@ internal sealed partial class RedisBackplane : IBackplane, IAsyncDisposable
         }
 
         Probe(subscriber);
-        _dispatcher.BackplaneRestored();
+        await _history.BackplaneRestoredAsync().ConfigureAwait(false);
     }
 
     /// <summary>Subscribes every scope that waits for the connection; the caller holds the gate.</summary>

@@ -29,6 +29,7 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
 
     private readonly Lock _lock = new();
     private Queue<EventFrame>? _frames;
+    private List<EventFrame>? _held;
     private int _peak;
     private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
     private bool _waiting;
@@ -82,6 +83,13 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
                 return Result.Completed;
             }
 
+            if (_held is { } held)
+            {
+                // Recovering: live frames wait behind the history the connection missed.
+                held.Add(frame);
+                return Result.Queued;
+            }
+
             var frames = _frames ??= new Queue<EventFrame>();
             frames.Enqueue(frame);
             _peak = Math.Max(_peak, frames.Count);
@@ -97,6 +105,57 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
         return Result.Queued;
     }
 
+    /// <summary>
+    /// Holds the frames queued from now on back from the send loop, until <see cref="Resume"/>: a
+    /// connection that recovers what it missed gets the history first, then what arrived meanwhile.
+    /// </summary>
+    public void Hold()
+    {
+        lock (_lock)
+        {
+            _held ??= [];
+        }
+    }
+
+    /// <summary>Queues <paramref name="first"/>, then the frames held since <see cref="Hold"/>, in that order, and stops holding.</summary>
+    public void Resume(IReadOnlyList<EventFrame> first)
+    {
+        bool wake;
+        lock (_lock)
+        {
+            var held = _held;
+            _held = null;
+            if (IsCompleted)
+            {
+                return;
+            }
+
+            var frames = _frames ??= new Queue<EventFrame>();
+            foreach (var frame in first)
+            {
+                Interlocked.Add(ref _pendingBytes, frame.Payload.Length);
+                frames.Enqueue(frame);
+            }
+
+            foreach (var frame in held ?? [])
+            {
+                frames.Enqueue(frame);
+            }
+
+            _peak = Math.Max(_peak, frames.Count);
+            wake = _waiting && frames.Count > 0;
+            if (wake)
+            {
+                _waiting = false;
+            }
+        }
+
+        if (wake)
+        {
+            _wake.SetResult(true);
+        }
+    }
+
     /// <summary>Stops taking frames and wakes the send loop; frames still queued are dropped.</summary>
     /// <returns><see langword="true"/> for the call that completed the queue.</returns>
     public bool Complete()
@@ -110,6 +169,7 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
         lock (_lock)
         {
             _frames = null;
+            _held = null;
             wake = _waiting;
             _waiting = false;
         }

@@ -54,6 +54,10 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 
     private bool Closing => _queue.IsCompleted;
 
+    public void Hold() => _queue.Hold();
+
+    public void Resume(IReadOnlyList<EventFrame> first) => _queue.Resume(first);
+
     public bool Deliver(EventFrame frame)
     {
         switch (_queue.TryEnqueue(frame))

@@ -2,6 +2,7 @@ using Atr.Hub;
 using Atr.Hub.Backplane;
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.History;
 using Atr.Hub.Protocol;
 using Atr.Hub.HttpApi;
 using Atr.Hub.Security;
@@ -50,6 +51,7 @@ public static class AtrHubServiceCollectionExtensions
             .Validate(o => o.CloseTimeout > TimeSpan.Zero, "AtrHubOptions.CloseTimeout must be positive.")
             .Validate(o => o.MaxEventBytes <= o.MaxSendQueueBytes, "AtrHubOptions.MaxEventBytes must not exceed MaxSendQueueBytes: no client could take such an event.")
             .Validate(o => o.SlowConsumerGrace > TimeSpan.Zero, "AtrHubOptions.SlowConsumerGrace must be positive.")
+            .Validate(o => o.HistoryTtl >= TimeSpan.FromSeconds(1), "AtrHubOptions.HistoryTtl must be at least 1 s.")
             .Validate(o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100), "AtrHubOptions.ProbeInterval must be at least 100 ms.")
             .Validate(o => string.IsNullOrWhiteSpace(o.Redis) || IsRedisConfiguration(o.Redis), "AtrHubOptions.Redis (--redis) must be a StackExchange.Redis configuration with an endpoint, e.g. 127.0.0.1:6379 or host1:6379,host2:6379,password=….")
             .ValidateOnStart();
@@ -69,6 +71,8 @@ public static class AtrHubServiceCollectionExtensions
             publishing.Redis = hub.Value.Redis;
             publishing.ChannelPrefix = hub.Value.ChannelPrefix;
             publishing.MaxEventBytes = hub.Value.MaxEventBytes;
+            publishing.HistorySize = hub.Value.HistorySize;
+            publishing.HistoryTtl = hub.Value.HistoryTtl;
         });
 
         services.TryAddSingleton<RedisConnectionProvider>();
@@ -85,6 +89,12 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<ChannelsEndpoint>();
         services.TryAddSingleton<InMemoryBackplane>();
         services.TryAddSingleton<RedisBackplane>();
+        services.TryAddSingleton<HistoryRecovery>();
+        services.TryAddSingleton<InMemoryHistory>();
+        services.TryAddSingleton<RedisHistory>();
+        services.TryAddSingleton<IEventHistory>(sp => sp.GetRequiredService<IOptions<AtrHubOptions>>().Value.Redis is { Length: > 0 }
+            ? sp.GetRequiredService<RedisHistory>()
+            : sp.GetRequiredService<InMemoryHistory>());
         services.TryAddSingleton<IBackplane>(sp => sp.GetRequiredService<IOptions<AtrHubOptions>>().Value.Redis is { Length: > 0 }
             ? sp.GetRequiredService<RedisBackplane>()
             : sp.GetRequiredService<InMemoryBackplane>());

@@ -171,7 +171,7 @@ internal sealed class PublishEndpoint(IBackplane backplane, IEventSerializer ser
             var publishing = new Task<bool>[batch.Length];
             for (var i = 0; i < batch.Length; i++)
             {
-                publishing[i] = backplane.PublishAsync(batch[i].Scope, payloads[i], context.RequestAborted);
+                publishing[i] = backplane.PublishAsync(batch[i].Scope, batch[i].Id, payloads[i], context.RequestAborted);
             }
 
             try

@@ -93,6 +93,10 @@ internal sealed partial class SignalRConnection : IEventRecipient
         }
     }
 
+    public void Hold() => _queue.Hold();
+
+    public void Resume(IReadOnlyList<EventFrame> first) => _queue.Resume(first);
+
     public bool Deliver(EventFrame frame)
     {
         switch (_queue.TryEnqueue(frame))

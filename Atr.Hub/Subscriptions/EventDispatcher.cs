@@ -26,7 +26,13 @@ internal sealed partial class EventDispatcher(
     private long _droppedSinceLog;
 
     /// <summary>Delivers one payload of <paramref name="scope"/>; the memory must stay unchanged afterwards.</summary>
-    public void Dispatch(string scope, ReadOnlyMemory<byte> payload)
+    /// <param name="scope">The scope it was published to.</param>
+    /// <param name="payload">The event JSON.</param>
+    /// <param name="fromBackplane">
+    /// Whether it came from the backplane, and waits (parked) while the scope's history fills a gap;
+    /// an event published on this node while it is cut off from Redis is delivered at once.
+    /// </param>
+    public void Dispatch(string scope, ReadOnlyMemory<byte> payload, bool fromBackplane = true)
     {
         metrics.EventReceived();
         if (payload.Length > _maxEventBytes || !EventPayload.IsValid(payload.Span))
@@ -35,49 +41,29 @@ internal sealed partial class EventDispatcher(
             return;
         }
 
-        var recipients = groups.RecipientsOf(scope);
-        if (recipients.Length == 0)
+        if (!groups.TryGet(scope, out var group))
         {
             return;
         }
 
         var frame = new EventFrame(payload);
-        var queued = 0;
-        foreach (var recipient in recipients)
+        int queued;
+
+        // One lock per event of a scope: the tail and the members see the same events in the same order.
+        lock (group.DeliveryLock)
         {
-            if (recipient.Deliver(frame))
+            if (fromBackplane && group.Parked is { } parked)
             {
-                queued++;
+                parked.Add(frame);
+                return;
             }
+
+            group.Tail?.Append(frame);
+            queued = group.DeliverToMembers(frame);
         }
 
         metrics.FramesQueuedBy(queued);
     }
-
-    /// <summary>
-    /// Tells every local connection that the node was cut off from the backplane and is back: events
-    /// published meanwhile are lost, so clients should refetch what they show. One control event,
-    /// <c>atr.resync</c>, goes to each scope through the ordinary path.
-    /// </summary>
-    public void BackplaneRestored()
-    {
-        var now = timeProvider.GetUtcNow().ToString(JsonEventSerializer.TimestampFormat, System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var group in groups.All)
-        {
-            var payload = System.Text.Encoding.UTF8.GetBytes(
-                $$"""{"name":"{{ResyncEvent}}","occured_at":"{{now}}","reason":"backplane_interrupted","scope":"{{group.Scope}}"}""");
-            var frame = new EventFrame(payload);
-            foreach (var recipient in group.Members())
-            {
-                recipient.Deliver(frame);
-            }
-        }
-
-        LogBackplaneRestored(logger, groups.Count);
-    }
-
-    /// <summary>The control event that follows an outage of the backplane: events may have been missed, refetch.</summary>
-    public const string ResyncEvent = "atr.resync";
 
     private void Dropped(string scope, int length)
     {

@@ -12,4 +12,10 @@ internal interface IEventRecipient
 
     /// <summary>Bytes of frames queued and not yet handed to the socket.</summary>
     long PendingBytes { get; }
+
+    /// <summary>Holds the frames delivered from now on, until <see cref="Resume"/>: the recipient is about to recover a scope's history.</summary>
+    void Hold();
+
+    /// <summary>Sends <paramref name="first"/> (the history it missed), then what was held since <see cref="Hold"/>.</summary>
+    void Resume(IReadOnlyList<EventFrame> first);
 }

@@ -1,4 +1,5 @@
 using Atr.Hub.Backplane;
+using Atr.Hub.History;
 using Microsoft.Extensions.Logging;
 
 namespace Atr.Hub.Subscriptions;
@@ -8,14 +9,22 @@ namespace Atr.Hub.Subscriptions;
 /// the backplane, the last one to leave unsubscribes it; events are looked up here by scope, so an
 /// event costs the number of its local recipients, not the number of connections or scopes.
 /// </summary>
-internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackplane backplane, ILogger<SubscriptionManager> logger)
+internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackplane backplane, HistoryRecovery history, ILogger<SubscriptionManager> logger)
 {
     /// <summary>
     /// Adds a recipient to its scope; completes once the node is subscribed to the scope, so that
     /// nothing published after it returns is missed.
     /// </summary>
+    /// <param name="scope">The scope.</param>
+    /// <param name="recipient">The connection.</param>
+    /// <param name="cancellationToken">Stops waiting for the scope's gate or history.</param>
+    /// <param name="recovering">
+    /// Whether the recipient recovers what it missed: it holds what it is delivered
+    /// (<see cref="IEventRecipient.Hold"/>) and joins once the scope's history is in the tail.
+    /// </param>
+    /// <returns>The scope's tail when the recipient joined, when it recovers; otherwise empty.</returns>
     /// <exception cref="Exception">The backplane could not subscribe; the recipient was not added.</exception>
-    public async Task AddAsync(string scope, IEventRecipient recipient, CancellationToken cancellationToken)
+    public async Task<EventFrame[]> AddAsync(string scope, IEventRecipient recipient, CancellationToken cancellationToken, bool recovering = false)
     {
         while (true)
         {
@@ -31,6 +40,7 @@ internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackpla
 
                 if (!group.Subscribed)
                 {
+                    history.BeginSeed(group);
                     try
                     {
                         // Not cancelled by the client going away: a subscription half made is worse than one finished and then removed.
@@ -49,15 +59,29 @@ internal sealed partial class SubscriptionManager(ScopeRegistry groups, IBackpla
 
                     group.Subscribed = true;
                     LogSubscribed(logger, scope);
+
+                    // Read once, now that whatever is published next reaches the node; parked meanwhile.
+                    _ = history.SeedAsync(group);
                 }
 
-                group.Add(recipient);
-                return;
+                if (!recovering)
+                {
+                    group.Add(recipient);
+                    return [];
+                }
+
+                if (group.Seeded.Task.IsCompleted)
+                {
+                    return group.AddRecovering(recipient);
+                }
             }
             finally
             {
                 group.Gate.Release();
             }
+
+            // A recovering recipient joins once the tail holds the history; the group may be gone by then.
+            await group.Seeded.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

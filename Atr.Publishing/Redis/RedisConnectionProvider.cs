@@ -31,16 +31,35 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     public Task<IConnectionMultiplexer> GetConnectionAsync() => _connection.Value;
 
     /// <summary>
-    /// <c>PUBLISH</c>es in call order, also while the connection is still being made: calls made one
-    /// after another reach Redis, and every subscriber, in that order.
+    /// Appends an event to its scope's history and publishes it, in one atomic step: the stream named
+    /// like the channel gets the entry (<c>XADD … MAXLEN ~ size * id … event …</c>), keeps it
+    /// <see cref="AtrPublishingOptions.HistoryTtl"/> after the scope's last event (<c>PEXPIRE</c>),
+    /// and the channel gets the payload (<c>PUBLISH</c>). The stream and the channel share one name,
+    /// so on a cluster they share a slot.
     /// </summary>
-    public async Task PublishAsync(RedisChannel channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    internal const string AppendAndPublishScript = """
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[1], 'event', ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return redis.call('PUBLISH', KEYS[1], ARGV[2])
+        """;
+
+    /// <summary>
+    /// Publishes an event on <paramref name="channel"/> — appended to the scope's history first when
+    /// history is on and the event has an id (<see cref="AppendAndPublishScript"/>), a plain
+    /// <c>PUBLISH</c> otherwise — in call order, also while the connection is still being made: calls
+    /// made one after another reach Redis, and every subscriber, in that order.
+    /// </summary>
+    /// <param name="channel">The scope's channel name, <c>&lt;prefix&gt;&lt;scope&gt;</c>; its history's key too.</param>
+    /// <param name="eventId">The event's id, which its history entry is found by; null publishes without history.</param>
+    /// <param name="payload">The event JSON.</param>
+    /// <param name="cancellationToken">Stops waiting (the command may still go out).</param>
+    public async Task PublishAsync(string channel, string? eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var connecting = _connection.Value;
         if (connecting.IsCompletedSuccessfully && Volatile.Read(ref _waitingForConnection) == 0)
         {
             // The usual case: the multiplexer writes commands in call order.
-            await connecting.Result.GetSubscriber().PublishAsync(channel, payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Send(connecting.Result, channel, eventId, payload).WaitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -54,7 +73,7 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
             try
             {
                 var connection = await connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
-                publishing = connection.GetSubscriber().PublishAsync(channel, payload);
+                publishing = Send(connection, channel, eventId, payload);
             }
             finally
             {
@@ -67,6 +86,20 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
         }
 
         await publishing.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task Send(IConnectionMultiplexer connection, string channel, string? eventId, ReadOnlyMemory<byte> payload)
+    {
+        var options = _options.Value;
+        if (options.HistorySize <= 0 || eventId is null)
+        {
+            return connection.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
+        }
+
+        return connection.GetDatabase().ScriptEvaluateAsync(
+            AppendAndPublishScript,
+            [channel],
+            [eventId, payload, options.HistorySize, (long)options.HistoryTtl.TotalMilliseconds]);
     }
 
     public async ValueTask DisposeAsync()

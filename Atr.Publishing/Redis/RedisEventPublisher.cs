@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Atr.Publishing.Redis;
 
@@ -12,6 +11,6 @@ internal sealed class RedisEventPublisher(
 {
     private readonly string _prefix = options.Value.ChannelPrefix;
 
-    public override Task PublishPayloadAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-        => connections.PublishAsync(RedisChannel.Literal(_prefix + scope), payload, cancellationToken);
+    public override Task PublishPayloadAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        => connections.PublishAsync(_prefix + scope, eventId, payload, cancellationToken);
 }

@@ -21,7 +21,7 @@ internal sealed class ConnectionRig : IDisposable
     private const string Scope = "organization.1";
 
     private readonly AtrHubOptions _options = new();
-    private readonly ScopeRegistry _scopes = new();
+    private readonly ScopeRegistry _scopes;
     private readonly ServiceProvider _services;
     private readonly HubMetrics _metrics;
     private readonly EventDispatcher _dispatcher;
@@ -34,6 +34,7 @@ internal sealed class ConnectionRig : IDisposable
     /// <param name="keepAlive">Whether the sockets send the hub's default keep-alive pings; without, every frame written is an event.</param>
     public ConnectionRig(int capacity, bool keepAlive)
     {
+        _scopes = new ScopeRegistry(Options.Create(_options));
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         _metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>(), _scopes);
         _dispatcher = new EventDispatcher(_scopes, _metrics, TimeProvider.System, Options.Create(_options), NullLogger<EventDispatcher>.Instance);

@@ -365,7 +365,7 @@ public sealed class DirectUpgradeTests
 
         public Task UnsubscribeAsync(string scope) => Task.CompletedTask;
 
-        public Task<bool> PublishAsync(string scope, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) => Task.FromResult(false);
+        public Task<bool> PublishAsync(string scope, string eventId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) => Task.FromResult(false);
     }
 
     private sealed class CountingAuthenticator(Action asked) : IRequestAuthenticator

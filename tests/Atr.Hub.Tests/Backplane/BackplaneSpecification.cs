@@ -64,7 +64,7 @@ public abstract class BackplaneSpecification : IAsyncLifetime
         var recipient = new Recipient();
         await Subscriptions.AddAsync("organization.1", recipient, CancellationToken.None).DefaultTimeout();
 
-        await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => Backplane.PublishAsync("organization.1", Encoding.UTF8.GetBytes($$"""{"name":"n","seq":{{i}}}"""), CancellationToken.None))).DefaultTimeout();
+        await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => Backplane.PublishAsync("organization.1", Atr.Publishing.EventIds.NewId(), Encoding.UTF8.GetBytes($$"""{"name":"n","seq":{{i}}}"""), CancellationToken.None))).DefaultTimeout();
 
         for (var i = 0; i < 1000; i++)
         {
@@ -118,7 +118,7 @@ public abstract class BackplaneSpecification : IAsyncLifetime
     protected abstract Task<long> SubscriberCountAsync(string scope);
 
     private async Task PublishAsync(string scope, string json)
-        => Assert.True(await Backplane.PublishAsync(scope, Encoding.UTF8.GetBytes(json), CancellationToken.None).DefaultTimeout(), "the backplane took the event");
+        => Assert.True(await Backplane.PublishAsync(scope, Atr.Publishing.EventIds.NewId(), Encoding.UTF8.GetBytes(json), CancellationToken.None).DefaultTimeout(), "the backplane took the event");
 
     /// <summary>A stand-in for a connection: keeps what it is given.</summary>
     private sealed class Recipient : IEventRecipient
@@ -130,6 +130,18 @@ public abstract class BackplaneSpecification : IAsyncLifetime
         public long PendingBytes => 0;
 
         public bool Deliver(EventFrame frame) => _frames.Writer.TryWrite(Encoding.UTF8.GetString(frame.Payload.Span));
+
+        public void Hold()
+        {
+        }
+
+        public void Resume(IReadOnlyList<EventFrame> first)
+        {
+            foreach (var frame in first)
+            {
+                Deliver(frame);
+            }
+        }
 
         public Task<string> NextAsync() => _frames.Reader.ReadAsync().AsTask().DefaultTimeout();
     }
