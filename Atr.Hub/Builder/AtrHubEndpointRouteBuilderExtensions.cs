@@ -19,7 +19,7 @@ public static class AtrHubEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the hub under <paramref name="basePath"/>: the raw WebSocket endpoint
     /// (<c>{basePath}/&lt;type&gt;/&lt;id&gt;…</c>), <c>POST {basePath}/publish</c>,
-    /// <c>GET {basePath}/channels</c>, <c>GET {basePath}/stats</c>, <c>GET {basePath}/health/live</c>,
+    /// <c>GET {basePath}/channels</c>, <c>GET {basePath}/history</c>, <c>GET {basePath}/stats</c>, <c>GET {basePath}/health/live</c>,
     /// <c>GET {basePath}/health/ready</c> and, unless
     /// <see cref="AtrHubOptions.EnableSignalR"/> is off, the SignalR hub at <c>{basePath}/hub</c>.
     /// </summary>
@@ -41,6 +41,7 @@ public static class AtrHubEndpointRouteBuilderExtensions
         group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         group.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(AtrHubServiceCollectionExtensions.ReadyTag) });
         group.MapGet("/channels", (ChannelsEndpoint endpoint, CancellationToken cancellationToken) => endpoint.HandleAsync(cancellationToken));
+        group.MapGet("/history", (HttpContext context, HistoryEndpoint endpoint) => endpoint.HandleAsync(context));
         group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes) => TypedResults.Json(
             new HubStats(
                 backplane.Name,

@@ -87,6 +87,7 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<WebSocketEndpoint>();
         services.TryAddSingleton<PublishEndpoint>();
         services.TryAddSingleton<ChannelsEndpoint>();
+        services.TryAddSingleton<HistoryEndpoint>();
         services.TryAddSingleton<InMemoryBackplane>();
         services.TryAddSingleton<RedisBackplane>();
         services.TryAddSingleton<HistoryRecovery>();
@@ -201,6 +202,7 @@ public static class AtrHubServiceCollectionExtensions
             sp.GetRequiredService<IOptions<AtrHubOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<RefusalLog>(),
+            sp.GetRequiredService<HistoryRecovery>(),
             sp.GetRequiredService<ILogger<AtrHub>>()));
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using Atr.Hub.Connections;
 using Atr.Hub.Diagnostics;
+using Atr.Hub.History;
 using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.Http;
@@ -26,6 +27,7 @@ internal sealed partial class WebSocketEndpoint(
     SubscriptionManager subscriptions,
     ConnectionManager connections,
     HubMetrics metrics,
+    HistoryRecovery history,
     RefusalLog refusals,
     TimeProvider timeProvider,
     IOptions<AtrHubOptions> options,
@@ -50,7 +52,11 @@ internal sealed partial class WebSocketEndpoint(
     /// A handshake the hub lets in: its scope, when its token expires, and the place it holds among
     /// its address's connections until <see cref="Release"/> gives it back.
     /// </summary>
-    public readonly record struct Admission(string Scope, DateTimeOffset? ExpiresAt, IPAddress? Address);
+    /// <param name="Scope">The scope it listens to.</param>
+    /// <param name="ExpiresAt">When its token expires.</param>
+    /// <param name="Address">Where it comes from.</param>
+    /// <param name="Since">The id of the last event the client has (<c>?since=</c>): it recovers what came after.</param>
+    public readonly record struct Admission(string Scope, DateTimeOffset? ExpiresAt, IPAddress? Address, string? Since = null);
 
     /// <summary>A connection whose handshake is complete: subscribed, accepted, ready to <see cref="RunAsync"/>.</summary>
     /// <param name="Connection">The hub's connection, subscribed to its scope.</param>
@@ -131,7 +137,17 @@ internal sealed partial class WebSocketEndpoint(
         var connection = new WebSocketConnection(connections.NextId(), admission.Scope, admission.Address, _options, metrics, timeProvider, _connectionLogger);
         try
         {
-            await subscriptions.AddAsync(admission.Scope, connection, request.Aborted).ConfigureAwait(false);
+            if (admission.Since is { } since)
+            {
+                // Held from before it joins: what the tail lacks is delivered to it, after what it missed.
+                connection.Hold();
+                var tail = await subscriptions.AddAsync(admission.Scope, connection, request.Aborted, recovering: true).ConfigureAwait(false);
+                connection.Resume(history.Recover(admission.Scope, tail, since));
+            }
+            else
+            {
+                await subscriptions.AddAsync(admission.Scope, connection, request.Aborted).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -202,8 +218,13 @@ internal sealed partial class WebSocketEndpoint(
             return (default, refusal);
         }
 
+        if (!HistoryQuery.TryReadSince(request.Query, out var since))
+        {
+            return (default, new Refusal(StatusCodes.Status400BadRequest, "Malformed since: the id of an event, 32 lowercase hexadecimal digits."));
+        }
+
         return (hold ? limiter.TryAdmit(request) : limiter.HasRoomFor(request))
-            ? (new Admission(decision.Scope, decision.ExpiresAt, request.RemoteAddress), null)
+            ? (new Admission(decision.Scope, decision.ExpiresAt, request.RemoteAddress, since), null)
             : (default, new Refusal(StatusCodes.Status429TooManyRequests, "Too many connections from this address."));
     }
 

@@ -1,4 +1,5 @@
 using Atr.Hub.Diagnostics;
+using Atr.Hub.History;
 using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.SignalR;
@@ -34,6 +35,7 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     private readonly AtrHubOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly RefusalLog _refusals;
+    private readonly HistoryRecovery _history;
     private readonly ILogger _logger;
 
     internal AtrHub(
@@ -45,8 +47,10 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
         AtrHubOptions options,
         TimeProvider timeProvider,
         RefusalLog refusals,
+        HistoryRecovery history,
         ILogger<AtrHub> logger)
     {
+        _history = history;
         _refusals = refusals;
         _authorizer = authorizer;
         _origins = origins;
@@ -129,7 +133,29 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
     /// <param name="scope">A scope key such as <c>organization.1234</c>; empty for the unscoped stream.</param>
     /// <returns>A task that completes once events of the scope will arrive.</returns>
     /// <exception cref="HubException">The scope is malformed or not allowed (nothing changes), or the backplane is unavailable.</exception>
-    public async Task Subscribe(string scope)
+    public Task Subscribe(string scope) => SubscribeAsync(scope, since: null);
+
+    /// <summary>
+    /// Starts listening to <paramref name="scope"/> and first replays, in order and once, the events of
+    /// its history after <paramref name="since"/>; when the history does not hold it, the first event
+    /// is <c>atr.resync</c> (<c>history_unavailable</c>). (SignalR binds a hub method's arguments by
+    /// count, so this is <c>Subscribe</c> with a second argument under a name of its own.)
+    /// </summary>
+    /// <param name="scope">A scope key such as <c>organization.1234</c>; empty for the unscoped stream.</param>
+    /// <param name="since">The id of the last event the client has of the scope.</param>
+    /// <returns>A task that completes once the events it missed are queued and new ones will arrive.</returns>
+    /// <exception cref="HubException">The scope or <paramref name="since"/> is malformed, the scope is not allowed, or the backplane is unavailable.</exception>
+    public Task SubscribeSince(string scope, string since)
+    {
+        if (!HistoryQuery.IsEventId(since))
+        {
+            throw Refuse(RefusalLog.Subscribe, 400, "Malformed since: the id of an event, 32 lowercase hexadecimal digits.");
+        }
+
+        return SubscribeAsync(scope, since);
+    }
+
+    private async Task SubscribeAsync(string scope, string? since)
     {
         if (scope is null)
         {
@@ -171,15 +197,33 @@ public sealed partial class AtrHub : Microsoft.AspNetCore.SignalR.Hub
             throw Refuse(RefusalLog.Subscribe, 429, $"A connection listens to at most {_options.MaxScopesPerConnection} scopes.");
         }
 
+        // A connection that recovers holds what it is delivered, of every scope, until its history is queued.
+        EventFrame[] missed = [];
+        if (since is not null)
+        {
+            session.Hold();
+        }
+
         try
         {
-            await _subscriptions.AddAsync(key, session, Context.ConnectionAborted).ConfigureAwait(false);
+            var tail = await _subscriptions.AddAsync(key, session, Context.ConnectionAborted, recovering: since is not null).ConfigureAwait(false);
+            if (since is not null)
+            {
+                missed = _history.Recover(key, tail, since);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _metrics.SubscriptionFailed();
             LogSubscribeFailed(_logger, key, ex);
             throw Refuse(RefusalLog.Subscribe, 503, "Event backplane unavailable; retry shortly.");
+        }
+        finally
+        {
+            if (since is not null)
+            {
+                session.Resume(missed);
+            }
         }
 
         if (!session.TryAddScope(key))

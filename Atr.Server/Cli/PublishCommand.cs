@@ -17,12 +17,14 @@ internal static class PublishCommand
     public static readonly Option<string> Url = new("--url") { Description = "Publish through a hub's POST /publish, e.g. http://127.0.0.1:7777." };
     public static readonly Option<string> Token = new("--token") { Description = "Publish token for --url (or ATR_TOKEN)." };
     public static readonly Option<string> ChannelPrefix = new("--channel-prefix", "--channel_prefix") { Description = "Prefix of the Redis event channels (default atr:)." };
+    public static readonly Option<int?> HistorySize = new("--history-size") { Description = "With --redis: events kept in the scope's history (default 100; 0: a plain PUBLISH)." };
+    public static readonly Option<TimeSpan?> HistoryTtl = new("--history-ttl") { Description = "With --redis: how long the scope's history is kept after its last event (default 00:10:00)." };
 
     public static Command Create()
     {
         var command = new Command("publish", "Publish one event through Redis or a hub's POST /publish; prints its id.")
         {
-            Scope, Name, Record, RecordType, Redis, Url, Token, ChannelPrefix,
+            Scope, Name, Record, RecordType, Redis, Url, Token, ChannelPrefix, HistorySize, HistoryTtl,
         };
         command.SetAction(RunAsync);
         return command;
@@ -59,17 +61,19 @@ internal static class PublishCommand
         }
 
         return redis is not null
-            ? await ThroughRedisAsync(redis, result.GetValue(ChannelPrefix) ?? "atr:", scope, name, record, recordType).ConfigureAwait(false)
+            ? await ThroughRedisAsync(redis, result.GetValue(ChannelPrefix) ?? "atr:", result.GetValue(HistorySize), result.GetValue(HistoryTtl), scope, name, record, recordType).ConfigureAwait(false)
             : await ThroughHubAsync(url!, result.GetValue(Token) ?? Environment.GetEnvironmentVariable("ATR_TOKEN"), scope, name, record, recordType).ConfigureAwait(false);
     }
 
-    private static async Task<int> ThroughRedisAsync(string redis, string prefix, string scope, string name, JsonElement? record, string? recordType)
+    private static async Task<int> ThroughRedisAsync(string redis, string prefix, int? historySize, TimeSpan? historyTtl, string scope, string name, JsonElement? record, string? recordType)
     {
         await using var services = new ServiceCollection()
             .AddAtrPublishing(o =>
             {
                 o.Redis = redis;
                 o.ChannelPrefix = prefix;
+                o.HistorySize = historySize ?? o.HistorySize;
+                o.HistoryTtl = historyTtl ?? o.HistoryTtl;
             })
             .BuildServiceProvider();
 

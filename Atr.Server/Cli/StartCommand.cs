@@ -22,6 +22,8 @@ internal static class StartCommand
         new(new Option<string>("--jwt-audience") { Description = "Required token audience (default atr)." }, "Atr:JwtAudience"),
         new(new ListOption("--allowed-origins") { Description = "Browser Origins allowed to connect, comma-separated (default: any)." }, "Atr:AllowedOrigins"),
         new(new Option<int>("--max-connections-per-ip") { Description = "Most open connections per remote address; 429 past it (default: no limit)." }, "Atr:MaxConnectionsPerIp"),
+        new(new Option<int>("--history-size") { Description = "Events kept per scope for clients that reconnect with since (default 100; 0: no history)." }, "Atr:HistorySize"),
+        new(new Option<TimeSpan>("--history-ttl") { Description = "How long a scope's history is kept after its last event, as hh:mm:ss (default 00:10:00)." }, "Atr:HistoryTtl"),
         new(new Option<TimeSpan>("--probe-interval") { Description = "How often the node proves its Redis subscription, as hh:mm:ss (default 00:00:05); unready when a probe does not come back within one interval." }, "Atr:ProbeInterval"),
         new(new Option<int>("--shutdown-close-rate") { Description = "Connections closed per second at shutdown (default 10000)." }, "Atr:ShutdownCloseRate"),
         new(new Option<bool>("--no-direct-upgrade") { Description = "Upgrade raw WebSockets through the HTTP pipeline instead of at the connection (about 7 KiB more per idle connection)." }, "Atr:DirectUpgrade", Negates: true),
