@@ -4,7 +4,7 @@ import { AtrConnectionError } from "./errors.js";
 import { ExponentialBackoff } from "./ExponentialBackoff.js";
 import { SignalRTransport } from "./SignalRTransport.js";
 import { WebSocketTransport } from "./WebSocketTransport.js";
-import { scopeKey, scopePath } from "./scope.js";
+import { isEventId, scopeKey, scopePath } from "./scope.js";
 
 type EventHandler = (event: AtrEvent) => void;
 type StateHandler = (state: ConnectionState, error?: AtrConnectionError) => void;
@@ -23,6 +23,10 @@ type StateHandler = (state: ConnectionState, error?: AtrConnectionError) => void
  * expired or refused token it asks the token function for a fresh one and reconnects at once, and
  * stops if that one is refused too. Where the platform hides why a handshake failed (browsers), it
  * asks the hub with a plain `GET` of the same URL.
+ *
+ * It remembers the id of the last event it received ({@link lastEventId}), and every reconnect asks
+ * the hub for the events after it: those the hub's history holds arrive first, in order and once.
+ * When the history cannot cover the gap, the hub sends `atr.resync` (see {@link AtrResyncEvent}).
  */
 export class AtrClient {
   /** The scope key the client listens to (`organization.1234`; empty for unscoped events). */
@@ -37,18 +41,24 @@ export class AtrClient {
   private readonly anyHandlers = new Set<EventHandler>();
   private readonly stateHandlers = new Set<StateHandler>();
   private currentState: ConnectionState = "disconnected";
+  /** The id of the last event received, or the application's `since` until one arrives. */
+  private lastId: string | undefined;
   private started: Promise<void> = Promise.resolve();
   /** The run start() began last; one stopped or given up may still be finishing. */
   private run: Run | undefined;
 
   constructor(baseUrl: string, private readonly options: AtrClientOptions) {
     this.scope = scopeKey(options.scope);
+    if (options.since !== undefined && !isEventId(options.since)) {
+      throw new TypeError(`Invalid since ${JSON.stringify(options.since)}: the id of an event, 32 lowercase hexadecimal digits.`);
+    }
+    this.lastId = options.since;
     this.httpBase = baseUrl.replace(/\/+$/, "").replace(/^ws(s?):/, "http$1:");
     this.logger = options.logger ?? {};
     this.retryPolicy = options.retryPolicy ?? new ExponentialBackoff();
     this.fetch = options.fetch ?? platformFetch();
     if (options.transport === "signalr") {
-      this.transport = new SignalRTransport(`${this.httpBase}/hub?scope=${encodeURIComponent(this.scope)}`, this.scope, options.signalR, this.logger);
+      this.transport = new SignalRTransport(`${this.httpBase}/hub`, this.scope, options.signalR, this.logger);
     } else {
       const socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
       if (!socket) {
@@ -64,7 +74,16 @@ export class AtrClient {
     return this.currentState;
   }
 
-  /** Calls `handler` for every event named `name` (`post.created`). */
+  /**
+   * The id of the last event received (or `options.since` until one arrives): what the next
+   * connect asks the hub to send the events after. Store it to pass as `since` on a later page
+   * load. `atr.resync` and events without an id leave it as it is.
+   */
+  get lastEventId(): string | undefined {
+    return this.lastId;
+  }
+
+  /** Calls `handler` for every event named `name` (`post.created`, or `atr.resync`). */
   on(name: string, handler: EventHandler): this {
     let set = this.handlers.get(name);
     if (!set) this.handlers.set(name, (set = new Set()));
@@ -166,7 +185,7 @@ export class AtrClient {
         const closed = new Promise<AtrConnectionError>((resolve) => (this.transport.onClose = resolve));
         // stop() closes the transport, which ends an attempt under way; one that had not reached
         // the network yet (SignalR loading its module) may open all the same, and is closed here.
-        await this.transport.connect(token);
+        await this.transport.connect(token, this.lastId);
         if (run.stopped) {
           await this.transport.close();
           break;
@@ -217,6 +236,9 @@ export class AtrClient {
   }
 
   private dispatch(event: AtrEvent): void {
+    // Control events (atr.…) are no events of the scope's history. An id the hub would refuse as
+    // since (a plain PUBLISH from elsewhere may carry anything) would stop the next reconnect.
+    if (isEventId(event.id) && !String(event.name).startsWith("atr.")) this.lastId = event.id;
     for (const handler of this.handlers.get(event.name) ?? []) this.safely(handler, event);
     for (const handler of this.anyHandlers) this.safely(handler, event);
   }

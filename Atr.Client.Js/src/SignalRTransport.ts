@@ -21,7 +21,10 @@ interface SignalRModule {
   HubConnectionBuilder: new () => BuilderLike;
 }
 
-/** @internal SignalR at `/hub`: each event is one invocation of `event`. */
+/**
+ * @internal SignalR at `/hub`: the connection subscribes with `Subscribe(scope)`, or
+ * `SubscribeSince(scope, since)` to recover what it missed; each event is one invocation of `event`.
+ */
 export class SignalRTransport implements ClientTransport {
   onEvent: (event: AtrEvent) => void = () => {};
   onClose: (reason: AtrConnectionError) => void = () => {};
@@ -34,14 +37,16 @@ export class SignalRTransport implements ClientTransport {
     private readonly logger: Logger,
   ) {}
 
-  async connect(token: string | undefined): Promise<void> {
+  async connect(token: string | undefined, since: string | undefined): Promise<void> {
     const signalR = await this.load();
     const connection = new signalR.HubConnectionBuilder()
       .withUrl(this.url, token ? { accessTokenFactory: () => token } : {})
       .configureLogging({ log: (level, message) => this.log(level, message) })
       .build();
     this.connection = connection;
-    connection.on("event", (event) => this.onEvent(event));
+    connection.on("event", (event) => {
+      if (this.connection === connection) this.onEvent(event);
+    });
     connection.onclose((error) => {
       if (this.connection !== connection) return;
       this.connection = undefined;
@@ -49,9 +54,11 @@ export class SignalRTransport implements ClientTransport {
     });
     try {
       await connection.start();
-      // start() resolves at the SignalR handshake, before the hub has subscribed ?scope=; an
-      // invocation is answered only after that, so once this returns no event can be missed.
-      await connection.invoke("Subscribe", this.scope);
+      // The scope is subscribed by invocation, not with ?scope= at connect: a scope the query
+      // subscribed is not subscribed again, so SubscribeSince would recover nothing. Once the
+      // invocation returns, the events it recovered are on their way, first, and no live one is missed.
+      if (since) await connection.invoke("SubscribeSince", this.scope, since);
+      else await connection.invoke("Subscribe", this.scope);
     } catch (error) {
       await connection.stop().catch(() => {});
       this.connection = undefined;

@@ -21,8 +21,9 @@ export class WebSocketTransport implements ClientTransport {
     private readonly logger: Logger,
   ) {}
 
-  connect(token: string | undefined): Promise<void> {
-    const url = token ? `${this.url}?access_token=${encodeURIComponent(token)}` : this.url;
+  connect(token: string | undefined, since: string | undefined): Promise<void> {
+    const query = [since && `since=${since}`, token && `access_token=${encodeURIComponent(token)}`].filter(Boolean).join("&");
+    const url = query ? `${this.url}?${query}` : this.url;
     return new Promise((resolve, reject) => {
       const socket = new this.WebSocketCtor(url);
       this.socket = socket;
@@ -33,7 +34,8 @@ export class WebSocketTransport implements ClientTransport {
         resolve();
       };
       socket.onmessage = (message) => {
-        if (typeof message.data !== "string") return;
+        // A frame of a socket the client has let go of would arrive out of order with the next one's.
+        if (this.socket !== socket || typeof message.data !== "string") return;
         let event: AtrEvent;
         try {
           event = JSON.parse(message.data) as AtrEvent;

@@ -17,3 +17,8 @@ export function scopeKey(scope: Scope): string {
 export function scopePath(key: string): string {
   return "/" + key.split(".").join("/");
 }
+
+/** @internal Whether `value` is an event id as the hub writes it and accepts as `since`: 32 lowercase hexadecimal digits. */
+export function isEventId(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{32}$/.test(value);
+}

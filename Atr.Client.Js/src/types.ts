@@ -17,13 +17,18 @@ export interface AtrEvent<TRecord = unknown> {
 }
 
 /**
- * Sent once a hub that lost Redis is back: events published meanwhile are gone, so refetch what
- * you show. It has no `id`, `record`, `record_type` or `routing_key`.
+ * Sent by the hub when events of the scope may be missing and its history cannot give them: refetch
+ * what you show. A reconnect that recovered every missed event from history sends none. It has no
+ * `id`, `record`, `record_type` or `routing_key`, and leaves the client's `lastEventId` as it is.
  */
 export interface AtrResyncEvent {
   name: "atr.resync";
   occured_at: string;
-  /** Why: `backplane_interrupted`. */
+  /**
+   * Why: `history_unavailable` (the client reconnected with the id of its last event, and the
+   * history no longer holds it: trimmed, expired, or never recorded) or `backplane_interrupted`
+   * (the hub lost Redis, and its history could not fill the gap).
+   */
   reason: string;
   /** The scope key it concerns (`organization.1234`). */
   scope: string;
@@ -109,6 +114,13 @@ export interface AtrClientOptions {
   fetch?: FetchLike;
   /** The `@microsoft/signalr` module, when it is neither importable nor the global `signalR`. */
   signalR?: unknown;
+  /**
+   * The id of the last event the application has of this scope, from an earlier run (a page
+   * stored the client's `lastEventId`): the first connect asks the hub for the events after it,
+   * as every reconnect does with the last event received. Without it the first connect starts with
+   * live events. 32 lowercase hexadecimal digits; anything else throws.
+   */
+  since?: string;
   /** How long to wait between reconnects. Default {@link ExponentialBackoff} (0.5 s doubling to 30 s, full jitter, forever). */
   retryPolicy?: RetryPolicy;
   logger?: Logger;

@@ -1,5 +1,5 @@
 // AtrClient against a hand-driven fake WebSocket and a fake fetch: dispatch, backoff, close codes,
-// refusals, tokens.
+// refusals, tokens, and recovery: the last event's id asked for on every reconnect.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { AtrClient, AtrConnectionError, ExponentialBackoff, AtrCloseCodes } from "../dist/esm/index.js";
@@ -472,4 +472,162 @@ test("without a WebSocket constructor the client says what to pass", () => {
   } finally {
     if (saved) globalThis.WebSocket = saved;
   }
+});
+
+// Recovery: the client remembers the id of the last event and asks the hub for what came after it.
+const ids = ["0a", "1b", "2c", "3d"].map((pair) => pair.repeat(16));
+const resync = (reason) => ({ name: "atr.resync", occured_at: "2026-11-27T16:52:25.123+00:00", reason, scope: "organization.1" });
+
+test("the first connect asks for no since; every reconnect asks for the events after the last one received", async () => {
+  const atr = client({ token: "t.o.k" });
+  const first = await started(atr);
+  assert.equal(first.url, "ws://127.0.0.1:7777/organization/1?access_token=t.o.k");
+  assert.equal(atr.lastEventId, undefined);
+
+  first.message(event("post.created", { id: ids[0] }));
+  first.message(event("post.created", { id: ids[1] }));
+  first.serverClose(1006);
+  const second = await FakeWebSocket.waitFor(2);
+  assert.equal(second.url, `ws://127.0.0.1:7777/organization/1?since=${ids[1]}&access_token=t.o.k`);
+
+  // A reconnect that got nothing new asks from the same event again.
+  second.open();
+  await waitUntil(() => atr.state === "connected");
+  second.serverClose(1001);
+  const third = await FakeWebSocket.waitFor(3);
+  assert.match(third.url, new RegExp(`\\?since=${ids[1]}&`));
+  third.open();
+  await waitUntil(() => atr.state === "connected");
+  third.message(event("post.updated", { id: ids[2] }));
+
+  // A start after stop resumes from the last event too.
+  await atr.stop();
+  const start = atr.start();
+  const fourth = await FakeWebSocket.waitFor(4);
+  assert.match(fourth.url, new RegExp(`\\?since=${ids[2]}&`));
+  fourth.open();
+  await start;
+  await atr.stop();
+});
+
+test("atr.resync, events without an id and ids the hub would refuse leave the last id as it is", async () => {
+  const atr = client();
+  const socket = await started(atr);
+  socket.message(event("post.created", { id: ids[0] }));
+  socket.message(resync("history_unavailable"));
+  socket.message(event("post.created", { id: undefined }));
+  socket.message(event("post.created", { id: "not-an-id" }));
+  socket.message(event("post.created", { id: ids[1].toUpperCase() }));
+  socket.message({ ...resync("backplane_interrupted"), id: ids[3] });
+  assert.equal(atr.lastEventId, ids[0]);
+  socket.serverClose(1006);
+  assert.match((await FakeWebSocket.waitFor(2)).url, new RegExp(`\\?since=${ids[0]}$`));
+  await atr.stop();
+});
+
+test("each client keeps the last id of its own scope", async () => {
+  const one = client({ scope: "organization.1" });
+  const two = client({ scope: "organization.2" });
+  const socketOne = await started(one);
+  const socketTwo = await started(two);
+  socketOne.message(event("post.created", { id: ids[0] }));
+  socketTwo.message(event("post.created", { id: ids[1] }));
+  socketOne.message(event("post.created", { id: ids[2] }));
+  assert.deepEqual([one.lastEventId, two.lastEventId], [ids[2], ids[1]]);
+  socketOne.serverClose(1006);
+  socketTwo.serverClose(1006);
+  const urls = [(await FakeWebSocket.waitFor(3)).url, (await FakeWebSocket.waitFor(4)).url].sort();
+  assert.deepEqual(urls, [`ws://127.0.0.1:7777/organization/1?since=${ids[2]}`, `ws://127.0.0.1:7777/organization/2?since=${ids[1]}`]);
+  await Promise.all([one.stop(), two.stop()]);
+});
+
+test("the application's since is asked on the first connect; one the hub would refuse throws", async () => {
+  const atr = client({ since: ids[3] });
+  assert.equal(atr.lastEventId, ids[3]);
+  assert.equal((await started(atr)).url, `ws://127.0.0.1:7777/organization/1?since=${ids[3]}`);
+  await atr.stop();
+  for (const since of ["", "abc", ids[3].toUpperCase(), `${ids[3]}0`, 42]) {
+    assert.throws(() => client({ since }), /Invalid since/);
+  }
+});
+
+test("atr.resync reaches on and onAny with its reason, whichever it is", async () => {
+  const atr = client();
+  const heard = [];
+  atr.on("atr.resync", (e) => heard.push(`on:${e.reason}:${e.scope}`)).onAny((e) => heard.push(`any:${e.name}`));
+  const socket = await started(atr);
+  socket.message(resync("history_unavailable"));
+  socket.message(resync("backplane_interrupted"));
+  assert.deepEqual(heard, ["on:history_unavailable:organization.1", "any:atr.resync", "on:backplane_interrupted:organization.1", "any:atr.resync"]);
+  await atr.stop();
+});
+
+test("a frame from a socket the client let go of is not dispatched", async () => {
+  const atr = client();
+  const names = [];
+  atr.onAny((e) => names.push(e.name));
+  const socket = await started(atr);
+  await atr.stop();
+  socket.message(event("post.late", { id: ids[0] }));
+  assert.deepEqual(names, []);
+  assert.equal(atr.lastEventId, undefined);
+});
+
+/** A fake of @microsoft/signalr's module: each connection records its URL and invocations; `current()` drives the last one. */
+function fakeSignalR() {
+  const connections = [];
+  class HubConnectionBuilder {
+    withUrl(url) { this.url = url; return this; }
+    configureLogging() { return this; }
+    build() {
+      const connection = {
+        url: this.url,
+        invoked: [],
+        handlers: {},
+        on(method, handler) { this.handlers[method] = handler; },
+        onclose(handler) { this.closed = handler; },
+        start: async () => {},
+        invoke: async (...args) => { connection.invoked.push(args); },
+        stop: async () => {},
+        send(event) { this.handlers.event(event); },
+      };
+      connections.push(connection);
+      return connection;
+    }
+  }
+  return { module: { HubConnectionBuilder }, connections };
+}
+
+test("signalr: the first connect subscribes with Subscribe; a reconnect with SubscribeSince and the last id", async () => {
+  const signalR = fakeSignalR();
+  const atr = client({ transport: "signalr", signalR: signalR.module, scope: "organization.1234" });
+  const received = [];
+  atr.onAny((e) => received.push(e.name));
+  await atr.start();
+  const [first] = signalR.connections;
+  assert.equal(first.url, "http://127.0.0.1:7777/hub");
+  assert.deepEqual(first.invoked, [["Subscribe", "organization.1234"]]);
+
+  first.send(event("post.created", { id: ids[0] }));
+  first.send(resync("backplane_interrupted"));
+  first.closed(new Error("Connection lost"));
+  await waitUntil(() => signalR.connections.length === 2 && atr.state === "connected");
+  const second = signalR.connections[1];
+  assert.equal(second.url, "http://127.0.0.1:7777/hub");
+  assert.deepEqual(second.invoked, [["SubscribeSince", "organization.1234", ids[0]]]);
+
+  // The closed connection's late events are not dispatched.
+  first.send(event("post.late", { id: ids[1] }));
+  second.send(event("post.updated", { id: ids[2] }));
+  assert.deepEqual(received, ["post.created", "atr.resync", "post.updated"]);
+  assert.equal(atr.lastEventId, ids[2]);
+  await atr.stop();
+});
+
+test("signalr: the application's since is asked on the first connect", async () => {
+  const signalR = fakeSignalR();
+  const atr = client({ transport: "signalr", signalR: signalR.module, since: ids[3] });
+  await atr.start();
+  assert.deepEqual(signalR.connections[0].invoked, [["SubscribeSince", "organization.1", ids[3]]]);
+  await atr.stop();
 });
