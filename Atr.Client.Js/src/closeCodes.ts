@@ -49,14 +49,14 @@ export interface Refusal {
 
 /**
  * @internal The one reader of statuses in failure texts. The hub's SignalR errors begin with their
- * status and reason (`403: Scope … is not allowed …`); SignalR relays them after `HubException: `
- * (a refusal) or after `Server returned an error on close: ` (the close at a token's expiry). The
- * platforms' own texts carry a bare status: ws's `Unexpected server response: 403`, SignalR's
- * `Status code '403'`. Other numbers, such as the port in `connect ECONNREFUSED 127.0.0.1:7777`,
- * are not statuses.
+ * status and reason (`403: Scope … is not allowed …`); SignalR relays them after the exception's
+ * type name, `HubRefusal: ` (`HubException: ` from older hubs), or after `Server returned an error
+ * on close: ` (the close at a token's expiry). The platforms' own texts carry a bare status: ws's
+ * `Unexpected server response: 403`, SignalR's `Status code '403'`. Other numbers, such as the port
+ * in `connect ECONNREFUSED 127.0.0.1:7777`, are not statuses.
  */
 export function refusalIn(message: string): Refusal | undefined {
-  const hub = /(?:^|HubException: |error on close: )([1-5]\d\d): (.+)$/m.exec(message);
+  const hub = /(?:^|Hub(?:Exception|Refusal): |error on close: )([1-5]\d\d): (.+)$/m.exec(message);
   if (hub) return { status: Number(hub[1]), reason: hub[2].trim() };
   const bare = /Unexpected server response: ([1-5]\d\d)\b|Status code '([1-5]\d\d)'/.exec(message);
   const status = bare?.[1] ?? bare?.[2];

@@ -375,6 +375,10 @@ for (const [message, code, decision, reason = message] of [
   ["Server returned an error on close: Connection closed with an error. HubException: 429: Too many connections from this address.", 429, "backoff", "Too many connections from this address."],
   ["Server returned an error on close: Connection closed with an error. HubException: 503: The keys that verify tokens cannot be fetched right now; retry shortly.", 503, "backoff", "The keys that verify tokens cannot be fetched right now; retry shortly."],
   ["An unexpected error occurred invoking 'Subscribe' on the server. HubException: Event backplane unavailable; retry shortly.", undefined, "backoff"],
+  // The hub's refusals are HubRefusal, a HubException whose type name SignalR writes before the message.
+  ["Server returned an error on close: Connection closed with an error. HubRefusal: 403: Scope 'organization.2' is not allowed for this connection: the token does not grant it (claim atr_scopes).", 403, "stop", "Scope 'organization.2' is not allowed for this connection: the token does not grant it (claim atr_scopes)."],
+  ["An unexpected error occurred invoking 'SubscribeSince' on the server. HubRefusal: 400: Malformed since: the id of an event, 32 lowercase hexadecimal digits.", 400, "stop", "Malformed since: the id of an event, 32 lowercase hexadecimal digits."],
+  ["An unexpected error occurred invoking 'Subscribe' on the server. HubRefusal: 429: A connection listens to at most 100 scopes.", 429, "backoff", "A connection listens to at most 100 scopes."],
   ["connect ECONNREFUSED 127.0.0.1:403", undefined, "backoff"],
 ]) {
   test(`signalr: ${decision} after "${message.slice(0, 60)}…"`, async () => {

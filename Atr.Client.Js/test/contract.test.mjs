@@ -31,12 +31,14 @@ test("the close codes of Atr.Hub's AtrCloseCodes and the client's are the same n
 
 test("the refusal statuses the hub answers are the statuses the client decides on", async () => {
   // Raw handshakes and plain GETs: `new Refusal(StatusCodes.Status403Forbidden, …)`, or target-typed `new(StatusCodes.…)`.
-  // SignalR: hub errors and the close at expiry whose message begins with the status, `"403: …"`.
+  // SignalR: hub errors and the close at expiry whose message begins with the status, `"403: …"`,
+  // and the hub's refusals, `Refuse(RefusalLog.Subscribe, 403, …)` (a HubRefusal, `"403: …"`).
   const hub = new Map();
   for (const { file, text } of await csharpSources("Atr.Hub")) {
     const found = [
       ...matches(text, /new(?: Refusal)?\(StatusCodes\.Status(\d{3})/g),
       ...matches(text, /new (?:HubException|CloseMessage)\(\$?"(\d{3}): /g),
+      ...matches(text, /\bRefuse\(RefusalLog\.\w+, (\d{3}),/g),
     ];
     for (const [, status] of found) hub.set(Number(status), [...(hub.get(Number(status)) ?? []), file]);
   }

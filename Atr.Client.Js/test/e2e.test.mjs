@@ -1,6 +1,7 @@
-// AtrClient end to end: the built hub on real Redis, both transports, a hub restart.
+// AtrClient end to end: the built hub on real Redis, both transports, a hub restart, a refused scope.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import WebSocket from "ws";
 import { AtrClient, ExponentialBackoff } from "../dist/esm/index.js";
 import { startHub, startRedis, queue } from "./support/hub.mjs";
@@ -68,5 +69,27 @@ test("after the hub restarts, both clients reconnect and receive new events", as
   } finally {
     await raw.client.stop();
     await signalR.client.stop();
+  }
+});
+
+test("a scope the token does not grant stops both transports with the hub's 403", async () => {
+  const jwtKey = "e2e-refusal-signing-key-long-enough-for-hs256";
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part({ iss: "atr", aud: "atr", sub: "e2e", nbf: now - 60, exp: now + 3_600, atr_scopes: ["organization.1"] })}`;
+  const token = `${unsigned}.${createHmac("sha256", jwtKey).update(unsigned).digest("base64url")}`;
+  const guarded = await startHub(["--jwt-key", jwtKey]);
+  try {
+    for (const transport of ["websocket", "signalr"]) {
+      // A refusal for good never consults the retry policy; this one would give up at its first call.
+      let retries = 0;
+      const client = new AtrClient(guarded.baseUrl, { scope: "organization.2", transport, WebSocket, token, retryPolicy: { nextRetryDelayInMilliseconds: () => (retries++, null) } });
+      // Over SignalR the hub's reason comes along; Node's ws reports the handshake's status alone.
+      const reason = transport === "signalr" ? /^Scope 'organization\.2' is not allowed/ : /HTTP 403/;
+      await assert.rejects(client.start(), (error) => (error.code === 403 && error.refused && reason.test(error.message)) || assert.fail(`${transport}: ${error.code} ${error.message}`));
+      assert.deepEqual({ transport, retries, state: client.state }, { transport, retries: 0, state: "disconnected" });
+    }
+  } finally {
+    await guarded.stop();
   }
 });
