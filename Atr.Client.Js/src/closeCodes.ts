@@ -1,6 +1,6 @@
 /** The hub's WebSocket close codes beyond RFC 6455's, and what the client does on each. */
 export const AtrCloseCodes = {
-  /** The client read too slowly; it reconnects after a backoff (it missed events). */
+  /** The client read too slowly; it reconnects after a backoff, and asks for the events it missed. */
   SlowConsumer: 4001,
   /** The token expired; the client asks for a fresh one and reconnects at once. */
   TokenExpired: 4002,
