@@ -167,13 +167,18 @@ internal sealed partial class HistoryRecovery(
         }
     }
 
-    /// <summary>Under the group's lock: delivers the parked frames but those already delivered, and stops parking.</summary>
+    /// <summary>
+    /// Under the group's lock, after a history read: delivers the parked frames but those already
+    /// delivered, and stops parking. When none of them was newer than the read, the subscription may
+    /// still bring events the read returned (<see cref="ScopeGroup.ReadOverlap"/>).
+    /// </summary>
     private static int DeliverParked(ScopeGroup group, HashSet<string> delivered)
     {
         var parked = group.Parked ?? [];
         group.Parked = null;
         group.GapAfter = null;
         var queued = 0;
+        var newer = false;
         foreach (var frame in parked)
         {
             if (frame.Id is { } id && (delivered.Contains(id) || (group.Tail?.Contains(id) ?? false)))
@@ -181,10 +186,12 @@ internal sealed partial class HistoryRecovery(
                 continue;
             }
 
+            newer = true;
             group.Tail?.Append(frame);
             queued += group.DeliverToMembers(frame);
         }
 
+        group.ReadOverlap = !newer && group.Tail is not null;
         return queued;
     }
 

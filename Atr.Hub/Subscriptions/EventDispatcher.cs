@@ -58,6 +58,17 @@ internal sealed partial class EventDispatcher(
                 return;
             }
 
+            if (fromBackplane && group.ReadOverlap)
+            {
+                // Published after the node subscribed and before its history read: the read delivered it.
+                if (frame.Id is { } id && group.Tail!.Contains(id))
+                {
+                    return;
+                }
+
+                group.ReadOverlap = false;
+            }
+
             group.Tail?.Append(frame);
             queued = group.DeliverToMembers(frame);
         }

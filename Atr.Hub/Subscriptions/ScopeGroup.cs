@@ -27,6 +27,15 @@ internal sealed class ScopeGroup(string scope, int historySize = 0)
     /// </summary>
     public List<EventFrame>? Parked { get; set; }
 
+    /// <summary>
+    /// Set once the tail was filled from a history read and nothing parked was newer than the read:
+    /// events the read returned may still arrive from the subscription, whose messages and the read's
+    /// reply come on different connections, in no set order. Until the first event the tail lacks
+    /// arrives, the backplane's events the tail holds are dropped, so none is delivered twice. Under
+    /// <see cref="DeliveryLock"/>.
+    /// </summary>
+    public bool ReadOverlap { get; set; }
+
     /// <summary>Where the events missed while the backplane was away begin: the id of the last event delivered before, <see cref="GapFromStart"/>, or null when unknown. Under <see cref="DeliveryLock"/>.</summary>
     public string? GapAfter { get; set; }
 
