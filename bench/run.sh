@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 if [ $# -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
-  echo "scenarios: fanout bigscope smallscopes idle smoke; every option: bench/run.sh fanout --help"
+  echo "scenarios: fanout bigscope smallscopes idle smoke; history-publish history-storm; every option: bench/run.sh fanout --help"
   exit 0
 fi
 

@@ -99,6 +99,7 @@ internal sealed partial class HistoryRecovery(
             return;
         }
 
+        var parked = 0;
         foreach (var group in groups.All)
         {
             lock (group.DeliveryLock)
@@ -107,9 +108,12 @@ internal sealed partial class HistoryRecovery(
                 {
                     group.GapAfter = GapAfter(group.Tail!);
                     group.Parked = [];
+                    parked++;
                 }
             }
         }
+
+        LogLost(logger, parked);
     }
 
     /// <summary>The node's Redis subscription is back: every scope's gap is filled from history, or answered with <c>atr.resync</c>.</summary>

@@ -9,7 +9,7 @@ namespace Atr.Bench.Cli;
 /// <summary><c>atr-bench &lt;scenario&gt; [options]</c> and <c>atr-bench report [files…]</c>.</summary>
 internal static class BenchCommandLine
 {
-    private static readonly Option<string> Targets = new("--targets") { Description = "Comma-separated targets: atr, atr-signalr, signalr, socketio, ws.", DefaultValueFactory = _ => "atr,atr-signalr,signalr,socketio,ws" };
+    private static readonly Option<string> Targets = new("--targets") { Description = "Comma-separated targets: atr, atr-signalr, signalr, socketio, ws; also atr-history-off (atr with --history-size 0).", DefaultValueFactory = _ => "atr,atr-signalr,signalr,socketio,ws" };
     private static readonly Option<int?> Runs = new("--runs") { Description = "Repeat the whole set of targets this many times, interleaved (default 1)." };
     private static readonly Option<int?> Clients = new("--clients") { Description = "Clients connected (idle: the ramp's end for every target but atr)." };
     private static readonly Option<int?> Scopes = new("--scopes") { Description = "Scopes the clients are spread over, round-robin." };
@@ -69,6 +69,11 @@ internal static class BenchCommandLine
                 var records = await BenchRunner.RunAsync(settings, Console.Error, cancellationToken).ConfigureAwait(false);
                 return records.Any(record => record.Error is not null) ? 1 : 0;
             });
+            root.Subcommands.Add(command);
+        }
+
+        foreach (var command in HistoryCommandLine.Create())
+        {
             root.Subcommands.Add(command);
         }
 

@@ -36,7 +36,8 @@ internal sealed class RedisInstance : IAsyncDisposable
             cancellationToken).ConfigureAwait(false);
         try
         {
-            var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}").ConfigureAwait(false);
+            // Admin mode: the tool resets counters and flushes its own Redis between measurements.
+            var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true").ConfigureAwait(false);
             return new RedisInstance(process, port, client);
         }
         catch

@@ -9,6 +9,9 @@ internal enum TargetKind
     /// <summary>Atr's SignalR endpoint (<c>/hub?scope=…</c>) with the JSON hub protocol, events published to Redis.</summary>
     AtrSignalR,
 
+    /// <summary>Atr's raw WebSocket endpoint with history off (<c>--history-size 0</c>): what keeping each scope's tail costs.</summary>
+    AtrHistoryOff,
+
     /// <summary>ASP.NET Core SignalR with its Redis backplane (bench/peers/signalr-redis).</summary>
     SignalR,
 

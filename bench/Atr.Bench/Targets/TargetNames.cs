@@ -5,10 +5,14 @@ internal static class TargetNames
 {
     public static readonly IReadOnlyList<TargetKind> All = [TargetKind.Atr, TargetKind.AtrSignalR, TargetKind.SignalR, TargetKind.SocketIo, TargetKind.Ws];
 
+    /// <summary>Every target a run can name: <see cref="All"/> (the default set) and the variants run on request.</summary>
+    public static readonly IReadOnlyList<TargetKind> Known = [.. All, TargetKind.AtrHistoryOff];
+
     public static string Name(TargetKind kind) => kind switch
     {
         TargetKind.Atr => "atr",
         TargetKind.AtrSignalR => "atr-signalr",
+        TargetKind.AtrHistoryOff => "atr-history-off",
         TargetKind.SignalR => "signalr",
         TargetKind.SocketIo => "socketio",
         TargetKind.Ws => "ws",
@@ -17,7 +21,7 @@ internal static class TargetNames
 
     public static TargetKind Parse(string name)
     {
-        foreach (var kind in All)
+        foreach (var kind in Known)
         {
             if (string.Equals(Name(kind), name.Trim(), StringComparison.OrdinalIgnoreCase))
             {
@@ -25,7 +29,7 @@ internal static class TargetNames
             }
         }
 
-        throw new ArgumentException($"Unknown target '{name}'. Known: {string.Join(", ", All.Select(Name))}.");
+        throw new ArgumentException($"Unknown target '{name}'. Known: {string.Join(", ", Known.Select(Name))}.");
     }
 
     public static IReadOnlyList<TargetKind> ParseList(string list)

@@ -22,6 +22,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _gates = new();
     private Gate _toTarget = Gate.Open();
     private Gate _fromTarget = Gate.Open();
+    private volatile bool _refusing;
 
     public TcpProxy(IPEndPoint target)
     {
@@ -52,9 +53,32 @@ internal sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Forwards both directions again, including what waited meanwhile.</summary>
+    /// <summary>Cuts every connection (a reset) and refuses new ones until <see cref="Resume"/>: the path to the target is gone.</summary>
+    public void Cut()
+    {
+        _refusing = true;
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                try
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Closed by its other side already.
+                }
+
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Forwards both directions again, including what waited meanwhile, and takes new connections.</summary>
     public void Resume()
     {
+        _refusing = false;
         lock (_gates)
         {
             _toTarget.Release();
@@ -91,6 +115,13 @@ internal sealed class TcpProxy : IAsyncDisposable
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {
                 return;
+            }
+
+            if (_refusing)
+            {
+                client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+                continue;
             }
 
             _ = ForwardAsync(client);
