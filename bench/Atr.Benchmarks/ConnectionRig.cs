@@ -32,8 +32,10 @@ internal sealed class ConnectionRig : IDisposable
 
     /// <param name="capacity">The connections expected, so that adding them grows no list.</param>
     /// <param name="keepAlive">Whether the sockets send the hub's default keep-alive pings; without, every frame written is an event.</param>
-    public ConnectionRig(int capacity, bool keepAlive)
+    /// <param name="historySize">The scope's in-memory tail (<see cref="AtrHubOptions.HistorySize"/>); 0 keeps none.</param>
+    public ConnectionRig(int capacity, bool keepAlive, int historySize = 100)
     {
+        _options.HistorySize = historySize;
         _scopes = new ScopeRegistry(Options.Create(_options));
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         _metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>(), _scopes);

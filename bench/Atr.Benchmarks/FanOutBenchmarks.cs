@@ -27,11 +27,15 @@ public class FanOutBenchmarks : IDisposable
     [Params(1, 10, 100, 1000)]
     public int Recipients { get; set; }
 
+    /// <summary>The scope's history size: 0 keeps no tail, 100 (the default) appends each event to it.</summary>
+    [Params(0, 100)]
+    public int HistorySize { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         // No keep-alive pings: every frame a socket writes is the event.
-        _rig = new ConnectionRig(Recipients, keepAlive: false);
+        _rig = new ConnectionRig(Recipients, keepAlive: false, HistorySize);
         _rig.Connect(Recipients);
     }
 
