@@ -34,20 +34,32 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     /// Appends an event to its scope's history and publishes it, in one atomic step: the stream named
     /// like the channel gets the entry (<c>XADD … MAXLEN ~ size * id … event …</c>), keeps it
     /// <see cref="AtrPublishingOptions.HistoryTtl"/> after the scope's last event (<c>PEXPIRE</c>),
-    /// and the channel gets the payload (<c>PUBLISH</c>). The stream and the channel share one name,
-    /// so on a cluster they share a slot.
+    /// and the channel gets the payload (<c>PUBLISH</c>).
     /// </summary>
-    internal const string AppendAndPublishScript = """
+    internal const string AppendAndPublishScript = AppendScript + "return redis.call('PUBLISH', KEYS[1], ARGV[2])";
+
+    /// <summary>
+    /// <see cref="AppendAndPublishScript"/> for a Redis Cluster: the payload goes out with
+    /// <c>SPUBLISH</c>, to the subscribers of the shard that owns the channel's slot only. The stream
+    /// and the channel share one name, so they share that slot, and the script's one key routes it.
+    /// </summary>
+    internal const string AppendAndShardPublishScript = AppendScript + "return redis.call('SPUBLISH', KEYS[1], ARGV[2])";
+
+    private const string AppendScript = """
         redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[1], 'event', ARGV[2])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
-        return redis.call('PUBLISH', KEYS[1], ARGV[2])
+
         """;
+
+    // Whether the connection reaches a cluster (1) or not (0), once a server was connected; -1 before.
+    private int _cluster = -1;
 
     /// <summary>
     /// Publishes an event on <paramref name="channel"/> — appended to the scope's history first when
     /// history is on and the event has an id (<see cref="AppendAndPublishScript"/>), a plain
-    /// <c>PUBLISH</c> otherwise — in call order, also while the connection is still being made: calls
-    /// made one after another reach Redis, and every subscriber, in that order.
+    /// <c>PUBLISH</c> otherwise; <c>SPUBLISH</c> instead of <c>PUBLISH</c> on a Redis Cluster — in call
+    /// order, also while the connection is still being made: calls made one after another reach Redis,
+    /// and every subscriber, in that order.
     /// </summary>
     /// <param name="channel">The scope's channel name, <c>&lt;prefix&gt;&lt;scope&gt;</c>; its history's key too.</param>
     /// <param name="eventId">The event's id, which its history entry is found by; null publishes without history.</param>
@@ -91,15 +103,39 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable
     private Task Send(IConnectionMultiplexer connection, string channel, string? eventId, ReadOnlyMemory<byte> payload)
     {
         var options = _options.Value;
+        var cluster = IsCluster(connection);
         if (options.HistorySize <= 0 || eventId is null)
         {
-            return connection.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), payload);
+            return connection.GetSubscriber().PublishAsync(cluster ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel), payload);
         }
 
         return connection.GetDatabase().ScriptEvaluateAsync(
-            AppendAndPublishScript,
+            cluster ? AppendAndShardPublishScript : AppendAndPublishScript,
             [channel],
             [eventId, payload, options.HistorySize, (long)options.HistoryTtl.TotalMilliseconds]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="connection"/> reaches a Redis Cluster, remembered once a server was
+    /// connected. Before that the kind of Redis is unknown, and a publish made then goes out as on one
+    /// Redis: it fails or waits for the connection, and should the first server to answer be a
+    /// cluster's, it reaches no sharded subscriber (its history entry is kept all the same).
+    /// </summary>
+    private bool IsCluster(IConnectionMultiplexer connection)
+    {
+        var known = Volatile.Read(ref _cluster);
+        if (known >= 0)
+        {
+            return known == 1;
+        }
+
+        if (RedisTopology.IsCluster(connection) is not { } cluster)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _cluster, cluster ? 1 : 0);
+        return cluster;
     }
 
     public async ValueTask DisposeAsync()

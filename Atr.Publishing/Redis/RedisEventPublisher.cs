@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Atr.Publishing.Redis;
 
-/// <summary>Publishes each event's bytes with <c>PUBLISH &lt;prefix&gt;&lt;scope&gt;</c> on the shared multiplexer.</summary>
+/// <summary>Publishes each event's bytes on <c>&lt;prefix&gt;&lt;scope&gt;</c> through the shared multiplexer, history included (<see cref="RedisConnectionProvider.PublishAsync"/>).</summary>
 internal sealed class RedisEventPublisher(
     RedisConnectionProvider connections,
     EventFactory events,
