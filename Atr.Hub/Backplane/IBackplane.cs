@@ -12,6 +12,12 @@ internal interface IBackplane
     /// <summary>Whether events flow now (always, in memory; Redis: the subscription is up and proven by the node's probe).</summary>
     bool IsDelivering { get; }
 
+    /// <summary>
+    /// The Redis servers the node's subscriptions go through — the Redis, or on a cluster each
+    /// shard's master — with the scopes subscribed through each; empty in memory.
+    /// </summary>
+    IReadOnlyList<BackplaneShard> Shards => [];
+
     /// <summary>Why the backplane cannot be reached, in one line (<c>Redis at 127.0.0.1:6379 is unreachable (connection refused)</c>), once the node has found out; null while it can.</summary>
     string? Problem { get; }
 

@@ -28,6 +28,24 @@ internal partial class RedisBackplane
     [LoggerMessage(9, LogLevel.Information, "Redis at {Address} is reachable again after {Seconds:F1} s.")]
     private static partial void LogReachableAgain(ILogger logger, string address, double seconds);
 
+    [LoggerMessage(10, LogLevel.Information, "Redis is a cluster of {Masters} masters: each scope is subscribed with SSUBSCRIBE on the shard that owns its slot.")]
+    private static partial void LogCluster(ILogger logger, int masters);
+
+    [LoggerMessage(11, LogLevel.Warning, "Lost the subscriptions through the Redis shard at {Shard}: {Scopes} scope(s) hold what arrives until they are subscribed again, on the replica promoted in its place.")]
+    private static partial void LogShardLost(ILogger logger, string shard, int scopes);
+
+    [LoggerMessage(12, LogLevel.Information, "Subscribed {Scopes} scope(s) again after a failover or a moved slot, through {Shards}; {Resynced} got atr.resync, the others the events they missed from history.")]
+    private static partial void LogScopesFollowed(ILogger logger, int scopes, string shards, int resynced);
+
+    [LoggerMessage(13, LogLevel.Warning, "The probe through the Redis shard at {Shard} did not come back for {SilenceMs:F0} ms while its connection is up; replacing the subscriber connection.")]
+    private static partial void LogShardSilent(ILogger logger, string shard, double silenceMs);
+
+    [LoggerMessage(14, LogLevel.Information, "Scopes have waited {Seconds:F1} s for the master that owns their slot; asking Redis for the cluster's topology.")]
+    private static partial void LogAskingForTopology(ILogger logger, double seconds);
+
+    [LoggerMessage(15, LogLevel.Debug, "Following the cluster's shards waits ({Error}); looking again shortly.")]
+    private static partial void LogFollowDeferred(ILogger logger, string error);
+
     [LoggerMessage(5, LogLevel.Warning, "Could not replace the silent Redis subscriber connection; trying again at the next probe.")]
     private static partial void LogReplaceFailed(ILogger logger, Exception exception);
 }

@@ -39,7 +39,11 @@ public static class AtrHubEndpointRouteBuilderExtensions
         group.MapPost("/publish", (HttpContext context, PublishEndpoint endpoint) => endpoint.HandleAsync(context));
         // Liveness: the process answers. Readiness: not stopping, and the backplane is connected.
         group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        group.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(AtrHubServiceCollectionExtensions.ReadyTag) });
+        group.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(AtrHubServiceCollectionExtensions.ReadyTag),
+            ResponseWriter = ReadinessResponse.WriteAsync,
+        });
         group.MapGet("/channels", (ChannelsEndpoint endpoint, CancellationToken cancellationToken) => endpoint.HandleAsync(cancellationToken));
         group.MapGet("/history", (HttpContext context, HistoryEndpoint endpoint) => endpoint.HandleAsync(context));
         group.MapGet("/stats", (IBackplane backplane, HubMetrics metrics, ScopeRegistry scopes) => TypedResults.Json(
@@ -55,7 +59,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
                 metrics.FramesQueued,
                 metrics.FramesSent,
                 metrics.SlowConsumers,
-                metrics.SubscriptionFailures),
+                metrics.SubscriptionFailures,
+                backplane.Shards),
             HubJsonContext.Default.HubStats));
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<AtrHubOptions>>().Value;
         if (options.EnableSignalR)

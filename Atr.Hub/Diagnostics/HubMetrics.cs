@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Atr.Hub.Backplane;
 using Atr.Hub.Subscriptions;
 
 namespace Atr.Hub.Diagnostics;
@@ -25,6 +26,9 @@ internal sealed class HubMetrics : IDisposable
     /// </summary>
     public const string UpgradeTag = "upgrade";
 
+    /// <summary>The tag that names a Redis server the node's subscriptions go through (on a cluster, a shard's master): <c>host:port</c>.</summary>
+    public const string ShardTag = "shard";
+
     private static readonly KeyValuePair<string, object?> Raw = new(EndpointTag, "raw");
     private static readonly KeyValuePair<string, object?> SignalR = new(EndpointTag, "signalr");
     private static readonly KeyValuePair<string, object?> Direct = new(UpgradeTag, "direct");
@@ -46,6 +50,7 @@ internal sealed class HubMetrics : IDisposable
     private long _subscriptionFailures;
     private long _backplaneReconnects;
     private long _refusedAtAccept;
+    private Func<IReadOnlyList<BackplaneShard>> _shards = static () => [];
 
     public HubMetrics(IMeterFactory meterFactory, ScopeRegistry scopes)
     {
@@ -62,6 +67,7 @@ internal sealed class HubMetrics : IDisposable
         _meter.CreateObservableCounter("atr.events.published", () => EventsPublished, "{event}", "Events published through POST /publish.");
         _meter.CreateObservableCounter("atr.subscriptions.failed", () => SubscriptionFailures, "{subscription}", "Backplane subscriptions that failed, refusing a connection or a Subscribe.");
         _meter.CreateObservableCounter("atr.backplane.reconnects", () => BackplaneReconnects, "{reconnect}", "Times the node's Redis subscription came back after a loss, or was replaced after going silent.");
+        _meter.CreateObservableUpDownCounter("atr.backplane.subscriptions", ShardSubscriptions, "{subscription}", "Scopes the node is subscribed to, by the Redis server each subscription goes through (shard: on a cluster, the master of the shard that owns the scope's slot).");
         _meter.CreateObservableCounter("atr.connections.refused", () => RefusedAtAccept, "{connection}", "Sockets closed at accept because the node holds as many connections as its open-files limit allows.");
     }
 
@@ -156,10 +162,16 @@ internal sealed class HubMetrics : IDisposable
 
     public void ConnectionRefusedAtAccept() => Interlocked.Increment(ref _refusedAtAccept);
 
+    /// <summary>Where <c>atr.backplane.subscriptions</c> reads the backplane's shards from.</summary>
+    public void ObserveShards(Func<IReadOnlyList<BackplaneShard>> shards) => Volatile.Write(ref _shards, shards);
+
     public void Dispose() => _meter.Dispose();
 
     private static Measurement<long>[] ByEndpoint(long raw, long signalR)
         => [new(raw, Raw), new(signalR, SignalR)];
+
+    private IEnumerable<Measurement<long>> ShardSubscriptions()
+        => Volatile.Read(ref _shards)().Select(shard => new Measurement<long>(shard.Scopes, new KeyValuePair<string, object?>(ShardTag, shard.Server)));
 
     private Measurement<long>[] Opened()
         =>

@@ -1,6 +1,8 @@
+using Atr.Hub.Backplane;
+
 namespace Atr.Hub.Diagnostics;
 
-/// <summary>The <c>GET /stats</c> snapshot of one node.</summary>
+/// <summary>The <c>GET /stats</c> snapshot of one node; <see cref="Shards"/>: the Redis servers its subscriptions go through.</summary>
 internal sealed record HubStats(
     string Backplane,
     long Connections,
@@ -13,4 +15,5 @@ internal sealed record HubStats(
     long FramesQueued,
     long FramesSent,
     long SlowConsumerClosures,
-    long SubscriptionFailures);
+    long SubscriptionFailures,
+    IReadOnlyList<BackplaneShard> Shards);

@@ -11,7 +11,8 @@ namespace Atr.Hub.History;
 /// (<see cref="Recover"/>). When the node loses its Redis subscription, what arrives from Redis is
 /// parked (<see cref="BackplaneLost"/>); once it is back, each scope's clients get the events of the
 /// gap from history, in order and once, then what was parked (<see cref="BackplaneRestoredAsync"/>),
-/// and <c>atr.resync</c> only where history cannot cover the gap.
+/// and <c>atr.resync</c> only where history cannot cover the gap. On a Redis Cluster the same happens
+/// scope by scope, for the scopes of one shard (<see cref="ScopesLost"/>, <see cref="ScopesRestoredAsync"/>).
 /// </summary>
 internal sealed partial class HistoryRecovery(
     ScopeRegistry groups,
@@ -66,10 +67,10 @@ internal sealed partial class HistoryRecovery(
                 }
             }
 
-            if (entries is null || Volatile.Read(ref _lost) != 0)
+            if (entries is null || Volatile.Read(ref _lost) != 0 || group.Lost)
             {
-                // Redis is away: the scope stays parked, and with no history read there is no
-                // knowing where its gap begins; once Redis is back its clients get atr.resync.
+                // Redis (or the scope's shard) is away: the scope stays parked, and with no history
+                // read there is no knowing where its gap begins; once it is back its clients get atr.resync.
                 group.GapAfter = entries is null ? null : GapAfter(tail);
                 group.Seeded.TrySetResult();
                 return;
@@ -125,11 +126,64 @@ internal sealed partial class HistoryRecovery(
         LogRestored(logger, scopes.Length, filled.Count(f => f), filled.Count(f => !f));
     }
 
+    /// <summary>
+    /// The subscriptions of some scopes were lost while the node's others were not (on a Redis Cluster,
+    /// their shard's master failed, or their slot moved): they park what arrives, noting where their gap begins.
+    /// </summary>
+    public void ScopesLost(IEnumerable<string> scopes)
+    {
+        if (!IsEnabled)
+        {
+            return;
+        }
+
+        foreach (var scope in scopes)
+        {
+            if (groups.TryGet(scope, out var group))
+            {
+                lock (group.DeliveryLock)
+                {
+                    group.Lost = true;
+                    if (group.Parked is null)
+                    {
+                        group.GapAfter = GapAfter(group.Tail!);
+                        group.Parked = [];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Scopes whose subscriptions were lost are subscribed again: each one's gap is filled from history, or answered with <c>atr.resync</c>.</summary>
+    /// <returns>How many got <c>atr.resync</c>.</returns>
+    public async Task<int> ScopesRestoredAsync(IEnumerable<string> scopes)
+    {
+        var restored = new List<ScopeGroup>();
+        foreach (var scope in scopes)
+        {
+            if (groups.TryGet(scope, out var group))
+            {
+                restored.Add(group);
+            }
+        }
+
+        var filled = await Task.WhenAll(restored.Select(RefillAsync)).ConfigureAwait(false);
+        return filled.Count(f => !f);
+    }
+
     private async Task<bool> RefillAsync(ScopeGroup group)
     {
+        // A scope subscribed just now may still be reading its history: its gap begins where that read
+        // ends. (Seeding always completes once it began; a scope not subscribed yet is not waited for.)
+        if (group.Subscribed)
+        {
+            await group.Seeded.Task.ConfigureAwait(false);
+        }
+
         string? after;
         lock (group.DeliveryLock)
         {
+            group.Lost = false;
             if (group.Parked is null)
             {
                 // No loss was seen for this scope: its gap begins at what it delivered last.

@@ -7,5 +7,6 @@ namespace Atr.Hub.HttpApi;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PublishAccepted))]
 [JsonSerializable(typeof(HubStats))]
+[JsonSerializable(typeof(ReadinessReport))]
 [JsonSerializable(typeof(string[]))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -39,6 +39,12 @@ internal sealed class ScopeGroup(string scope, int historySize = 0)
     /// <summary>Where the events missed while the backplane was away begin: the id of the last event delivered before, <see cref="GapFromStart"/>, or null when unknown. Under <see cref="DeliveryLock"/>.</summary>
     public string? GapAfter { get; set; }
 
+    /// <summary>
+    /// Whether this scope's own subscription was lost while the node's others were not (on a Redis
+    /// Cluster, its shard failed or its slot moved): what arrives is parked until its gap is filled. Under <see cref="DeliveryLock"/>.
+    /// </summary>
+    public bool Lost { get; set; }
+
     /// <summary>Completed once the tail holds the scope's history from Redis; a member recovering with <c>since</c> waits for it.</summary>
     public TaskCompletionSource Seeded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
