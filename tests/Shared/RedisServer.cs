@@ -206,7 +206,7 @@ public sealed class RedisServer : IAsyncLifetime
         }
     }
 
-    private static string FindRedisServer()
+    internal static string FindRedisServer()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("ATR_REDIS_SERVER");
         if (!string.IsNullOrEmpty(fromEnvironment))

@@ -5,7 +5,8 @@ namespace Atr.Hub.Tests.Infrastructure;
 
 /// <summary>
 /// Reads one client's events as they arrive, on its own, and keeps what the reliability tests check:
-/// the <c>seq</c> of every event in arrival order, where each <c>atr.resync</c> fell among them, and
+/// the <c>seq</c> of every event in arrival order (at the event's top level, or its record's), where
+/// each <c>atr.resync</c> fell among them, and
 /// anything else that arrived.
 /// </summary>
 internal sealed class EventRecorder
@@ -97,7 +98,8 @@ internal sealed class EventRecorder
         try
         {
             var root = JsonDocument.Parse(frame).RootElement;
-            if (root.TryGetProperty("seq", out var value) && value.TryGetInt64(out var number))
+            if ((root.TryGetProperty("seq", out var value) || (root.TryGetProperty("record", out var record) && record.ValueKind == JsonValueKind.Object && record.TryGetProperty("seq", out value)))
+                && value.TryGetInt64(out var number))
             {
                 seq = number;
             }
