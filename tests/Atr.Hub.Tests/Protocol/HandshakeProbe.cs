@@ -21,6 +21,9 @@ internal static class HandshakeProbe
     /// <summary>How long an upgraded socket may take to receive the event of its scope.</summary>
     private static readonly TimeSpan EventWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long the pong of the settling ping may take (<see cref="SettleAsync"/>).</summary>
+    private static readonly TimeSpan PongWait = TimeSpan.FromSeconds(3);
+
     private static int s_markers;
 
     /// <summary>What a request got.</summary>
@@ -68,7 +71,54 @@ internal static class HandshakeProbe
         }
 
         var atConnection = !head.Text!.Contains("\r\nDate: ", StringComparison.Ordinal);
-        return new Outcome($"{status}, {await ScopeAsync(hub, reader, candidateScopes, publishToken)}", atConnection);
+        var settled = await SettleAsync(stream, reader);
+        return new Outcome($"{status}, {settled ?? await ScopeAsync(hub, reader, candidateScopes, publishToken)}", atConnection);
+    }
+
+    /// <summary>
+    /// Lets the server read whatever the request left after its head before any event is published:
+    /// a ping, answered only once the bytes before it were read as frames. Bytes that end the
+    /// connection (a protocol violation) then end it before the event in every run, instead of
+    /// racing it. Null once the pong is back, or when none comes in time (the bytes before it began a
+    /// frame that waits for more); otherwise how the connection ended.
+    /// </summary>
+    private static async Task<string?> SettleAsync(NetworkStream stream, Reader reader)
+    {
+        var payload = "settle"u8.ToArray();
+        try
+        {
+            await stream.WriteAsync(new WebSocketFrame(WebSocketFrame.Ping, payload).ToBytes()).AsTask().DefaultTimeout();
+        }
+        catch (IOException)
+        {
+            // Reset already: the server closed on the bytes it read after the head.
+            return "closed before an event";
+        }
+
+        using var pongWait = new CancellationTokenSource(PongWait);
+        while (true)
+        {
+            var (opcode, received, outcome) = await reader.ReadFrameAsync(pongWait.Token);
+            if (outcome is "no answer in time")
+            {
+                return null;
+            }
+
+            if (outcome is "closed without an answer" || opcode == 0x8)
+            {
+                return "closed before an event";
+            }
+
+            if (outcome is not null)
+            {
+                return outcome;
+            }
+
+            if (opcode == 0xA && received.AsSpan().SequenceEqual(payload))
+            {
+                return null;
+            }
+        }
     }
 
     /// <summary>Publishes an event marked for this socket to each candidate scope and reads which one arrives.</summary>
