@@ -6,13 +6,15 @@
 #   bench/run.sh fanout --targets atr,ws --clients 1000 --scopes 10 --runs 1
 #   bench/run.sh idle --targets atr --max 10000
 #   bench/run.sh report                       # charts and tables from bench/results/*.jsonl
+#   bench/run.sh cluster-publish --masters 3 --rate 20000 --events 200000   # the defaults; Redis Cluster: each master's CPU, sharded vs classic
+#   bench/run.sh cluster-scale --masters 3 --events 300000                  # the defaults; Redis Cluster: highest publish rate on 1, 2, 3 masters
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 if [ $# -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
-  echo "scenarios: fanout bigscope smallscopes idle smoke; history-publish history-storm; every option: bench/run.sh fanout --help"
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  echo "scenarios: fanout bigscope smallscopes idle smoke; history-publish history-storm; cluster-publish cluster-scale; every option: bench/run.sh fanout --help (or cluster-publish --help…)"
   exit 0
 fi
 

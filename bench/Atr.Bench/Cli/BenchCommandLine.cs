@@ -72,7 +72,7 @@ internal static class BenchCommandLine
             root.Subcommands.Add(command);
         }
 
-        foreach (var command in HistoryCommandLine.Create())
+        foreach (var command in HistoryCommandLine.Create().Concat(ClusterCommandLine.Create()))
         {
             root.Subcommands.Add(command);
         }
