@@ -144,6 +144,75 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
         await cluster.WaitHealthyAsync();
     }
 
+    [Fact]
+    public async Task AScopeWhoseSlotMovesToAnotherMasterLosesNothing()
+    {
+        var scopes = await ScopesOnEveryShardAsync(cluster, perShard: 1);
+        var (moving, from) = scopes[0];
+        var to = scopes.First(s => s.MasterPort != from).MasterPort;
+
+        await using var a = await HubHost.StartAsync(cluster.Configuration);
+        await using var b = await HubHost.StartAsync(cluster.Configuration);
+        await using var clients = new RecordedClients();
+        foreach (var (scope, _) in scopes)
+        {
+            await clients.ConnectRawAsync(a.BaseUri, scope, $"raw on a, {scope}");
+            await clients.ConnectRawAsync(b.BaseUri, scope, $"raw on b, {scope}");
+            await clients.ConnectSignalRAsync(a.BaseUri, scope, $"SignalR on a, {scope}");
+        }
+
+        await TestTimeouts.UntilAsync(async () => await a.ReadinessAsync() == 200 && await b.ReadinessAsync() == 200, "both nodes are ready");
+
+        var published = scopes.ToDictionary(s => s.Scope, _ => new List<long>());
+        var seq = 0L;
+        var database = cluster.Client.GetDatabase();
+        async Task PublishRoundAsync()
+        {
+            // The test's own client follows the MOVED answer to the slot's new owner, as any cluster client does.
+            foreach (var (scope, _) in scopes)
+            {
+                await PublishWithHistoryAsync(database, scope, seq);
+                published[scope].Add(seq++);
+            }
+        }
+
+        for (var round = 0; round < 5; round++)
+        {
+            await PublishRoundAsync();
+        }
+
+        await UntilAllReceivedAsync(clients, published);
+
+        var moved = Stopwatch.StartNew();
+        await cluster.MoveSlotAsync("atr:" + moving, to);
+        var movedAfter = moved.Elapsed;
+        for (var round = 0; round < 10; round++)
+        {
+            await PublishRoundAsync();
+        }
+
+        await UntilAllReceivedAsync(clients, published);
+        var receivedAfter = moved.Elapsed;
+        await TestTimeouts.UntilAsync(async () => await cluster.ShardSubscribersAsync(to, "atr:" + moving) == 2, "both nodes subscribe the scope on its new master");
+        await TestTimeouts.UntilAsync(async () => await a.ReadinessAsync() == 200 && await b.ReadinessAsync() == 200, "both nodes are ready");
+        output.WriteLine(
+            $"slot of {moving} moved from {from} to {to} in {movedAfter.TotalSeconds:F2} s; its clients had every event of the 10 rounds published after {receivedAfter.TotalSeconds:F2} s; " +
+            $"reconnects counted by a: {a.Metrics.BackplaneReconnects}.");
+
+        Assert.Equal(0, await cluster.ShardSubscribersAsync(from, "atr:" + moving));
+        foreach (var recorder in clients.Recorders)
+        {
+            Assert.True(published[recorder.Scope].SequenceEqual(recorder.Sequence), $"{recorder.Name} received {string.Join(",", recorder.Sequence)}; published {string.Join(",", published[recorder.Scope])}");
+            Assert.Equal(0, recorder.ResyncCount);
+            Assert.Empty(recorder.Unexpected);
+        }
+
+        Assert.All(clients.Raw, client => Assert.False(client.Closed.IsCompleted, "a raw client was closed"));
+
+        // The history moved with the slot.
+        Assert.Equal(published[moving].Count, (long)await cluster.ExecuteAsync(to, "XLEN", "atr:" + moving));
+    }
+
     private async Task UntilReplicatedAsync(int master, int replica)
     {
         var target = Offset((string)(await cluster.ExecuteAsync(master, "INFO", "replication"))!, "master_repl_offset");

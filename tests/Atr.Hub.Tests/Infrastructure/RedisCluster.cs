@@ -131,6 +131,38 @@ public sealed class RedisCluster : IAsyncLifetime
         return lines.Single(l => l.MasterId == master.Id && !l.IsFailing).Port;
     }
 
+    /// <summary>
+    /// Moves the slot of <paramref name="key"/>, with its keys, to the master at <paramref name="toPort"/>
+    /// as <c>redis-cli --cluster reshard</c> does, one slot: <c>IMPORTING</c> and <c>MIGRATING</c>,
+    /// <c>MIGRATE</c> of its keys, then <c>SETSLOT … NODE</c> on every master.
+    /// </summary>
+    public async Task MoveSlotAsync(string key, int toPort)
+    {
+        var node = _nodes.First(n => n.IsRunning);
+        var slot = (long)(await node.ExecuteAsync("CLUSTER", "KEYSLOT", key))!;
+        var lines = await ClusterNodesAsync(node);
+        var from = lines.Single(l => l.Flags.Contains("master", StringComparer.Ordinal) && l.Slots.Any(r => r.From <= slot && slot <= r.To));
+        var to = lines.Single(l => l.Port == toPort);
+        await NodeAt(to.Port).ExecuteAsync("CLUSTER", "SETSLOT", slot, "IMPORTING", from.Id);
+        await NodeAt(from.Port).ExecuteAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", to.Id);
+        while (true)
+        {
+            var keys = (RedisResult[])(await NodeAt(from.Port).ExecuteAsync("CLUSTER", "GETKEYSINSLOT", slot, 100))!;
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            await NodeAt(from.Port).ExecuteAsync("MIGRATE", ["127.0.0.1", to.Port, "", 0, 5000, "KEYS", .. keys.Select(k => (object)(string)k!)]);
+        }
+
+        // The new owner first, then the old one, then the others: as redis-cli does.
+        foreach (var master in new[] { to, from }.Concat(lines.Where(l => l.Flags.Contains("master", StringComparer.Ordinal) && l.Port != to.Port && l.Port != from.Port && !l.IsFailing)))
+        {
+            await NodeAt(master.Port).ExecuteAsync("CLUSTER", "SETSLOT", slot, "NODE", to.Id);
+        }
+    }
+
     /// <summary><c>PUBSUB SHARDNUMSUB <paramref name="channel"/></c> on the node at <paramref name="port"/>: how many of its clients subscribed the sharded channel.</summary>
     public async Task<long> ShardSubscribersAsync(int port, string channel)
     {
