@@ -214,17 +214,23 @@ public sealed class RedisServer : IAsyncLifetime
             return fromEnvironment;
         }
 
+        return FindOnPath("redis-server") ?? throw new InvalidOperationException(
+            "redis-server is not installed: the tests need a real Redis. Install it (apt-get install -y redis-server) or run ./test.sh, which does.");
+    }
+
+    /// <summary>The first file named <paramref name="name"/> in a folder of <c>PATH</c>; null when there is none.</summary>
+    internal static string? FindOnPath(string name)
+    {
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
-            var candidate = Path.Combine(directory, "redis-server");
+            var candidate = Path.Combine(directory, name);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new InvalidOperationException(
-            "redis-server is not installed: the tests need a real Redis. Install it (apt-get install -y redis-server) or run ./test.sh, which does.");
+        return null;
     }
 
     /// <summary>Keeps the server's last lines, for the message of a failed start.</summary>

@@ -269,16 +269,7 @@ public sealed class RedisCluster : IAsyncLifetime
             return beside;
         }
 
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, "redis-cli");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("redis-cli is not installed: the cluster tests need it to create the cluster (apt-get install -y redis-tools, which redis-server brings).");
+        return RedisServer.FindOnPath("redis-cli") ?? throw new InvalidOperationException("redis-cli is not installed: the cluster tests need it to create the cluster (apt-get install -y redis-tools, which redis-server brings).");
     }
 
     /// <summary>One line of <c>CLUSTER NODES</c>.</summary>
