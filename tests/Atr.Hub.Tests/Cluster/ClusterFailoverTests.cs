@@ -32,14 +32,7 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
         await using var a = await HubHost.StartAsync(cluster.Configuration);
         await using var b = await HubHost.StartAsync(cluster.Configuration);
         await using var clients = new RecordedClients();
-        foreach (var (scope, _) in scopes)
-        {
-            await clients.ConnectRawAsync(a.BaseUri, scope, $"raw on a, {scope}");
-            await clients.ConnectRawAsync(b.BaseUri, scope, $"raw on b, {scope}");
-            await clients.ConnectSignalRAsync(a.BaseUri, scope, $"SignalR on a, {scope}");
-        }
-
-        await TestTimeouts.UntilAsync(async () => await a.ReadinessAsync() == 200 && await b.ReadinessAsync() == 200, "both nodes are ready");
+        await ConnectOnBothAsync(clients, a, b, scopes.Select(s => s.Scope));
 
         // Each scope's events in publish order, from the test's own publisher: an Atr publisher in
         // any language, appending to history and SPUBLISHing in one script.
@@ -120,14 +113,7 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
 
         // Every client: every event of its scope exactly once, in order, and no atr.resync: the
         // history on the promoted replica covered the gap.
-        foreach (var recorder in clients.Recorders)
-        {
-            Assert.True(published[recorder.Scope].SequenceEqual(recorder.Sequence), $"{recorder.Name} received {string.Join(",", recorder.Sequence)}; published {string.Join(",", published[recorder.Scope])}");
-            Assert.Equal(0, recorder.ResyncCount);
-            Assert.Empty(recorder.Unexpected);
-        }
-
-        Assert.All(clients.Raw, client => Assert.False(client.Closed.IsCompleted, "a raw client was closed"));
+        AssertEveryEventOnceInOrder(clients, published);
         Assert.True(a.Metrics.BackplaneReconnects > reconnects);
 
         // The nodes go through the promoted replica now, and subscribe nothing on the dead master.
@@ -154,14 +140,7 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
         await using var a = await HubHost.StartAsync(cluster.Configuration);
         await using var b = await HubHost.StartAsync(cluster.Configuration);
         await using var clients = new RecordedClients();
-        foreach (var (scope, _) in scopes)
-        {
-            await clients.ConnectRawAsync(a.BaseUri, scope, $"raw on a, {scope}");
-            await clients.ConnectRawAsync(b.BaseUri, scope, $"raw on b, {scope}");
-            await clients.ConnectSignalRAsync(a.BaseUri, scope, $"SignalR on a, {scope}");
-        }
-
-        await TestTimeouts.UntilAsync(async () => await a.ReadinessAsync() == 200 && await b.ReadinessAsync() == 200, "both nodes are ready");
+        await ConnectOnBothAsync(clients, a, b, scopes.Select(s => s.Scope));
 
         var published = scopes.ToDictionary(s => s.Scope, _ => new List<long>());
         var seq = 0L;
@@ -200,14 +179,7 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
             $"reconnects counted by a: {a.Metrics.BackplaneReconnects}.");
 
         Assert.Equal(0, await cluster.ShardSubscribersAsync(from, "atr:" + moving));
-        foreach (var recorder in clients.Recorders)
-        {
-            Assert.True(published[recorder.Scope].SequenceEqual(recorder.Sequence), $"{recorder.Name} received {string.Join(",", recorder.Sequence)}; published {string.Join(",", published[recorder.Scope])}");
-            Assert.Equal(0, recorder.ResyncCount);
-            Assert.Empty(recorder.Unexpected);
-        }
-
-        Assert.All(clients.Raw, client => Assert.False(client.Closed.IsCompleted, "a raw client was closed"));
+        AssertEveryEventOnceInOrder(clients, published);
 
         // The history moved with the slot.
         Assert.Equal(published[moving].Count, (long)await cluster.ExecuteAsync(to, "XLEN", "atr:" + moving));
@@ -249,6 +221,32 @@ public sealed class ClusterFailoverTests(RedisCluster cluster, ITestOutputHelper
             },
             "POST /publish is accepted");
         return response!;
+    }
+
+    /// <summary>Raw clients of each scope on both nodes and a SignalR client on the first; returns once both nodes are ready.</summary>
+    private static async Task ConnectOnBothAsync(RecordedClients clients, HubHost a, HubHost b, IEnumerable<string> scopes)
+    {
+        foreach (var scope in scopes)
+        {
+            await clients.ConnectRawAsync(a.BaseUri, scope, $"raw on a, {scope}");
+            await clients.ConnectRawAsync(b.BaseUri, scope, $"raw on b, {scope}");
+            await clients.ConnectSignalRAsync(a.BaseUri, scope, $"SignalR on a, {scope}");
+        }
+
+        await TestTimeouts.UntilAsync(async () => await a.ReadinessAsync() == 200 && await b.ReadinessAsync() == 200, "both nodes are ready");
+    }
+
+    /// <summary>Every client got every event of its scope exactly once, in order, with no <c>atr.resync</c>, and no raw client was closed.</summary>
+    private static void AssertEveryEventOnceInOrder(RecordedClients clients, Dictionary<string, List<long>> published)
+    {
+        foreach (var recorder in clients.Recorders)
+        {
+            Assert.True(published[recorder.Scope].SequenceEqual(recorder.Sequence), $"{recorder.Name} received {string.Join(",", recorder.Sequence)}; published {string.Join(",", published[recorder.Scope])}");
+            Assert.Equal(0, recorder.ResyncCount);
+            Assert.Empty(recorder.Unexpected);
+        }
+
+        Assert.All(clients.Raw, client => Assert.False(client.Closed.IsCompleted, "a raw client was closed"));
     }
 
     private static Task UntilAllReceivedAsync(RecordedClients clients, Dictionary<string, List<long>> published)
