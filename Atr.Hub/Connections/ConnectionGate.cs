@@ -23,12 +23,10 @@ internal sealed partial class ConnectionGate
     private readonly ConnectionDelegate _next;
     private readonly ConnectionLimiter? _limiter;
     private readonly HubMetrics _metrics;
-    private readonly TimeProvider _time;
+    private readonly LogThrottle _refusals;
     private readonly ILogger _logger;
     private readonly int _ceiling;
     private int _open;
-    private long _refused;
-    private long _nextLog;
 
     /// <param name="next">The rest of the connection's pipeline.</param>
     /// <param name="ceiling">The most sockets held at once.</param>
@@ -42,7 +40,7 @@ internal sealed partial class ConnectionGate
         _ceiling = ceiling;
         _limiter = limiter;
         _metrics = metrics;
-        _time = time;
+        _refusals = new LogThrottle(time, LogInterval);
         _logger = logger;
 
         // The per-address places are taken here, by socket, rather than by each handshake.
@@ -111,12 +109,8 @@ internal sealed partial class ConnectionGate
     private void Refuse()
     {
         _metrics.ConnectionRefusedAtAccept();
-        var refused = Interlocked.Increment(ref _refused);
-        var now = _time.GetTimestamp();
-        var next = Volatile.Read(ref _nextLog);
-        if (now >= next && Interlocked.CompareExchange(ref _nextLog, now + (long)(LogInterval.TotalSeconds * _time.TimestampFrequency), next) == next)
+        if (_refusals.Count(out var refused))
         {
-            Interlocked.Add(ref _refused, -refused);
             LogRefusing(_logger, refused, _ceiling);
         }
     }

@@ -22,8 +22,8 @@ internal sealed partial class EventDispatcher(
     // before any client, as it could cost every busy client of its scope its connection.
     private readonly long _maxEventBytes = options.Value.MaxEventBytes;
 
-    private long _nextDropLogTicks;
-    private long _droppedSinceLog;
+    // One line per interval however fast garbage arrives: a flood must not become a log flood.
+    private readonly LogThrottle _drops = new(timeProvider, DropLogInterval);
 
     /// <summary>Delivers one payload of <paramref name="scope"/>; the memory must stay unchanged afterwards.</summary>
     /// <param name="scope">The scope it was published to.</param>
@@ -79,14 +79,8 @@ internal sealed partial class EventDispatcher(
     private void Dropped(string scope, int length)
     {
         metrics.PayloadDropped();
-        var dropped = Interlocked.Increment(ref _droppedSinceLog);
-
-        // One line per interval however fast garbage arrives: a flood must not become a log flood.
-        var now = timeProvider.GetTimestamp();
-        var next = Volatile.Read(ref _nextDropLogTicks);
-        if (now >= next && Interlocked.CompareExchange(ref _nextDropLogTicks, now + (long)(DropLogInterval.TotalSeconds * timeProvider.TimestampFrequency), next) == next)
+        if (_drops.Count(out var dropped))
         {
-            Interlocked.Add(ref _droppedSinceLog, -dropped);
             LogPayloadDropped(logger, dropped, scope, length);
         }
     }
