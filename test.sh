@@ -23,6 +23,9 @@ if ((${#need_packages[@]})); then
   fi
 fi
 command -v dotnet >/dev/null 2>&1 || { echo "The tests need the .NET 10 SDK (dotnet) on PATH." >&2; exit 1; }
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)' 2>/dev/null \
+  || { echo "The JS tests need Node 20.10 or later (its node --test options); this machine has $(node --version 2>/dev/null || echo none). Install a newer Node and run again." >&2; exit 1; }
+command -v npm >/dev/null 2>&1 || { echo "The tests need npm with Node; install it (e.g. apt-get install -y npm) and run again." >&2; exit 1; }
 
 passed=0
 failed=0

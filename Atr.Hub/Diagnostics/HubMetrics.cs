@@ -59,7 +59,7 @@ internal sealed class HubMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("atr.connections", () => ByEndpoint(RawConnections, SignalRConnections), "{connection}", "Open client connections, by endpoint (raw or signalr).");
         _meter.CreateObservableCounter("atr.connections.opened", Opened, "{connection}", "Client connections accepted, by endpoint (raw or signalr) and, for raw ones, by upgrade (direct: at the connection, ahead of the HTTP layer; or http).");
         _meter.CreateObservableCounter("atr.events.received", () => EventsReceived, "{event}", "Payloads received from the backplane.");
-        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped: not a UTF-8 JSON object with a string name, or larger than a client's send queue.");
+        _meter.CreateObservableCounter("atr.events.dropped", () => PayloadsDropped, "{event}", "Payloads from the backplane dropped: not a UTF-8 JSON object with a string name, or larger than MaxEventBytes.");
         _meter.CreateObservableCounter("atr.frames.queued", () => FramesQueued, "{frame}", "Event frames queued to connections (one per event and recipient).");
         _meter.CreateObservableCounter("atr.frames.sent", () => FramesSent, "{frame}", "Event frames handed to connections' sockets: events delivered.");
         _meter.CreateObservableUpDownCounter("atr.send_queue.size", () => QueuedBytes, "By", "Bytes of event frames queued on every connection and not yet handed to its socket.");
