@@ -5,7 +5,7 @@ using Atr.Testing;
 
 namespace Atr.Hub.Tests.Infrastructure;
 
-/// <summary>A built sample of <c>samples/</c> in a child process (<c>dotnet &lt;sample&gt;.dll</c>), as a user runs it.</summary>
+/// <summary>A built sample of <c>samples/</c> in a child process (<c>dotnet &lt;sample&gt;.dll</c>), as a user runs it: its output kept, and the address Kestrel says it listens on.</summary>
 internal sealed partial class SampleProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -44,9 +44,6 @@ internal sealed partial class SampleProcess : IAsyncDisposable
         {
             ArgumentList = { dll },
             WorkingDirectory = Path.GetDirectoryName(dll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -56,6 +53,15 @@ internal sealed partial class SampleProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        return Start(start);
+    }
+
+    /// <summary>Starts <paramref name="start"/> with its output read into <see cref="Output"/>.</summary>
+    public static SampleProcess Start(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         return new SampleProcess(Process.Start(start)!);
     }
 
