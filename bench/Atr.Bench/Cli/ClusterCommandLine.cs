@@ -62,11 +62,11 @@ internal static class ClusterCommandLine
             }
 
             var machine = MachineInfo.Collect(settings.Paths.RepositoryRoot, settings.Paths.Node);
-            var file = new ClusterResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
+            var file = new ResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
             IReadOnlyList<ClusterResult> results;
             try
             {
-                Func<ClusterResult, Task> append = measured => file.AppendAsync(measured, cancellationToken);
+                Func<ClusterResult, Task> append = measured => file.AppendAsync(measured, ClusterResultJson.Default.ClusterResult, cancellationToken);
                 results = name == Publish
                     ? await ShardedVersusClassic.RunAsync(settings, machine, Console.Error, append, cancellationToken).ConfigureAwait(false)
                     : await ShardScaling.RunAsync(settings, machine, Console.Error, append, cancellationToken).ConfigureAwait(false);

@@ -55,7 +55,7 @@ internal static class HistoryCommandLine
             }
 
             var machine = MachineInfo.Collect(settings.Paths.RepositoryRoot, settings.Paths.Node);
-            var file = new HistoryResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
+            var file = new ResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
             try
             {
                 var results = name == Publish
@@ -63,7 +63,7 @@ internal static class HistoryCommandLine
                     : await RecoveryStorm.RunAsync(settings, machine, Console.Error, cancellationToken).ConfigureAwait(false);
                 foreach (var measured in results)
                 {
-                    await file.AppendAsync(measured, cancellationToken).ConfigureAwait(false);
+                    await file.AppendAsync(measured, HistoryResultJson.Default.HistoryResult, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally

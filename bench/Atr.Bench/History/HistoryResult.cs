@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Atr.Bench.Results;
 
@@ -99,22 +97,3 @@ internal sealed record StormFigures
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(HistoryResult))]
 internal sealed partial class HistoryResultJson : JsonSerializerContext;
-
-/// <summary>Appends <see cref="HistoryResult"/>s to <c>&lt;directory&gt;/&lt;UTC timestamp&gt;.jsonl</c>.</summary>
-internal sealed class HistoryResultsFile(string? directory, DateTimeOffset started)
-{
-    public string? Path { get; } = directory is null
-        ? null
-        : System.IO.Path.Combine(directory, started.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".jsonl");
-
-    public async Task AppendAsync(HistoryResult result, CancellationToken cancellationToken)
-    {
-        if (Path is null)
-        {
-            return;
-        }
-
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        await File.AppendAllTextAsync(Path, JsonSerializer.Serialize(result, HistoryResultJson.Default.HistoryResult) + "\n", cancellationToken).ConfigureAwait(false);
-    }
-}
