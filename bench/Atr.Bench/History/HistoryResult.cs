@@ -23,6 +23,18 @@ internal sealed record HistoryResult
     public StormFigures? Storm { get; init; }
 
     public string? Error { get; init; }
+
+    /// <summary>A measurement of <paramref name="settings"/>' scenario that ended just now, with its figures.</summary>
+    public static HistoryResult Measured(HistoryBenchSettings settings, MachineInfo machine, int run, int historySize, PublishFigures? publish = null, StormFigures? storm = null) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Machine = machine,
+        Scenario = settings.Scenario,
+        Run = run,
+        HistorySize = historySize,
+        Publish = publish,
+        Storm = storm,
+    };
 }
 
 /// <summary>One publisher, pipelined, through Redis: what history costs Redis and the publisher.</summary>
