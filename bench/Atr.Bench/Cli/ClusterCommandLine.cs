@@ -21,12 +21,7 @@ internal static class ClusterCommandLine
     private static readonly Option<int?> Payload = new("--payload") { Description = "Event size in bytes, about (default 200)." };
     private static readonly Option<int?> InFlight = new("--in-flight") { Description = "Publishes unacknowledged at most (default 1000)." };
     private static readonly Option<int?> HistorySize = new("--history-size") { Description = "The history size when history is on (default 100)." };
-    private static readonly Option<bool> NoPin = new("--no-pin") { Description = "Do not pin the masters and the load side to CPUs with taskset." };
-    private static readonly Option<string> ServerCpus = new("--server-cpus") { Description = "taskset CPU list of every master.", DefaultValueFactory = _ => "0" };
-    private static readonly Option<string> LoadCpus = new("--load-cpus") { Description = "taskset CPU list of the load side (run the tool itself there too).", DefaultValueFactory = _ => "1" };
-    private static readonly Option<string?> ResultsDirectory = new("--results") { Description = "Folder of the results files (default bench/results/cluster)." };
-    private static readonly Option<bool> NoResults = new("--no-results") { Description = "Write no results file." };
-    private static readonly Option<string?> Repository = new("--repo") { Description = "The repository root (default: found from the working directory)." };
+    private static readonly CommonOptions Common = new("the masters", "taskset CPU list of every master.", "cluster");
 
     public static IEnumerable<Command> Create()
     {
@@ -43,7 +38,7 @@ internal static class ClusterCommandLine
     private static Command Command(string name, string description, Option[] own)
     {
         var command = new Command(name, description);
-        foreach (var option in own.Concat([NoPin, ServerCpus, LoadCpus, ResultsDirectory, NoResults, Repository]))
+        foreach (var option in own.Concat(Common.All))
         {
             command.Options.Add(option);
         }
@@ -62,11 +57,11 @@ internal static class ClusterCommandLine
             }
 
             var machine = MachineInfo.Collect(settings.Paths.RepositoryRoot, settings.Paths.Node);
-            var file = new ClusterResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
+            var file = new ResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
             IReadOnlyList<ClusterResult> results;
             try
             {
-                Func<ClusterResult, Task> append = measured => file.AppendAsync(measured, cancellationToken);
+                Func<ClusterResult, Task> append = measured => file.AppendAsync(measured, ClusterResultJson.Default.ClusterResult, cancellationToken);
                 results = name == Publish
                     ? await ShardedVersusClassic.RunAsync(settings, machine, Console.Error, append, cancellationToken).ConfigureAwait(false)
                     : await ShardScaling.RunAsync(settings, machine, Console.Error, append, cancellationToken).ConfigureAwait(false);
@@ -100,22 +95,14 @@ internal static class ClusterCommandLine
 
     private static ClusterBenchSettings Settings(string name, ParseResult result)
     {
-        var repository = ToolPaths.FindRepositoryRoot(result.GetValue(Repository));
-        var serverCpus = result.GetValue(ServerCpus)!;
-        var loadCpus = result.GetValue(LoadCpus)!;
-        var pin = !result.GetValue(NoPin);
-        if (pin && BenchCommandLine.WhyNotPinned(serverCpus, loadCpus) is { } reason)
-        {
-            Console.Error.WriteLine($"note: not pinned to CPUs: {reason}.");
-            pin = false;
-        }
+        var common = Common.Read(result);
 
         var rate = result.GetValue(Rate) ?? 20_000;
         var events = result.GetValue(Events) ?? (name == Publish ? 200_000 : 300_000);
         var settings = new ClusterBenchSettings
         {
             Scenario = name,
-            Paths = new ToolPaths { RepositoryRoot = repository },
+            Paths = new ToolPaths { RepositoryRoot = common.RepositoryRoot },
             Runs = result.GetValue(Runs) ?? 3,
             Masters = result.GetValue(Masters) ?? 3,
             Scopes = result.GetValue(Scopes) ?? 300,
@@ -126,10 +113,10 @@ internal static class ClusterCommandLine
             PayloadBytes = result.GetValue(Payload) ?? 200,
             InFlight = result.GetValue(InFlight) ?? 1000,
             HistorySize = result.GetValue(HistorySize) ?? 100,
-            Pin = pin,
-            ServerCpus = serverCpus,
-            LoadCpus = loadCpus,
-            ResultsDirectory = result.GetValue(NoResults) ? null : result.GetValue(ResultsDirectory) ?? Path.Combine(repository, "bench", "results", "cluster"),
+            Pin = common.Pin,
+            ServerCpus = common.ServerCpus,
+            LoadCpus = common.LoadCpus,
+            ResultsDirectory = common.ResultsDirectory,
         };
         if (settings.Runs < 1 || settings.Masters < 1 || settings.Scopes < 1 || settings.Rate < 1 || settings.Events < 1 || settings.Warmup < 0
             || settings.Subscribers < 1 || settings.InFlight < 1 || settings.HistorySize < 1)

@@ -19,12 +19,7 @@ internal static class HistoryCommandLine
     private static readonly Option<int?> HistorySize = new("--history-size") { Description = "The history size when history is on (default 100)." };
     private static readonly Option<int?> Clients = new("--clients") { Description = "history-storm: clients of the one scope (default 5000)." };
     private static readonly Option<int?> ConnectConcurrency = new("--connect-concurrency") { Description = "history-storm: handshakes under way at once (default 500)." };
-    private static readonly Option<bool> NoPin = new("--no-pin") { Description = "Do not pin the server side and the load side to CPUs with taskset." };
-    private static readonly Option<string> ServerCpus = new("--server-cpus") { Description = "taskset CPU list of the side measured: redis-server (history-publish), the hub (history-storm).", DefaultValueFactory = _ => "0" };
-    private static readonly Option<string> LoadCpus = new("--load-cpus") { Description = "taskset CPU list of the load side (run the tool itself there too).", DefaultValueFactory = _ => "1" };
-    private static readonly Option<string?> ResultsDirectory = new("--results") { Description = "Folder of the results files (default bench/results/history)." };
-    private static readonly Option<bool> NoResults = new("--no-results") { Description = "Write no results file." };
-    private static readonly Option<string?> Repository = new("--repo") { Description = "The repository root (default: found from the working directory)." };
+    private static readonly CommonOptions Common = new("the server side", "taskset CPU list of the side measured: redis-server (history-publish), the hub (history-storm).", "history");
     private static readonly Option<string?> AtrServer = new("--atr-server") { Description = "The atr-server.dll to run (default Atr.Server/bin/<configuration>/net10.0/atr-server.dll)." };
 
     public static IEnumerable<Command> Create()
@@ -36,7 +31,7 @@ internal static class HistoryCommandLine
     private static Command Command(string name, string description)
     {
         var command = new Command(name, description);
-        foreach (var option in new Option[] { Runs, Events, Scopes, Payload, InFlight, HistorySize, Clients, ConnectConcurrency, NoPin, ServerCpus, LoadCpus, ResultsDirectory, NoResults, Repository, AtrServer })
+        foreach (var option in new Option[] { Runs, Events, Scopes, Payload, InFlight, HistorySize, Clients, ConnectConcurrency }.Concat(Common.All).Append(AtrServer))
         {
             command.Options.Add(option);
         }
@@ -55,7 +50,7 @@ internal static class HistoryCommandLine
             }
 
             var machine = MachineInfo.Collect(settings.Paths.RepositoryRoot, settings.Paths.Node);
-            var file = new HistoryResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
+            var file = new ResultsFile(settings.ResultsDirectory, DateTimeOffset.UtcNow);
             try
             {
                 var results = name == Publish
@@ -63,7 +58,7 @@ internal static class HistoryCommandLine
                     : await RecoveryStorm.RunAsync(settings, machine, Console.Error, cancellationToken).ConfigureAwait(false);
                 foreach (var measured in results)
                 {
-                    await file.AppendAsync(measured, cancellationToken).ConfigureAwait(false);
+                    await file.AppendAsync(measured, HistoryResultJson.Default.HistoryResult, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -83,20 +78,12 @@ internal static class HistoryCommandLine
 
     private static HistoryBenchSettings Settings(string name, ParseResult result)
     {
-        var repository = ToolPaths.FindRepositoryRoot(result.GetValue(Repository));
-        var serverCpus = result.GetValue(ServerCpus)!;
-        var loadCpus = result.GetValue(LoadCpus)!;
-        var pin = !result.GetValue(NoPin);
-        if (pin && BenchCommandLine.WhyNotPinned(serverCpus, loadCpus) is { } reason)
-        {
-            Console.Error.WriteLine($"note: not pinned to CPUs: {reason}.");
-            pin = false;
-        }
+        var common = Common.Read(result);
 
         var settings = new HistoryBenchSettings
         {
             Scenario = name,
-            Paths = new ToolPaths { RepositoryRoot = repository, AtrServerDll = result.GetValue(AtrServer) },
+            Paths = new ToolPaths { RepositoryRoot = common.RepositoryRoot, AtrServerDll = result.GetValue(AtrServer) },
             Runs = result.GetValue(Runs) ?? 3,
             Events = result.GetValue(Events) ?? (name == Publish ? 200_000 : 50),
             Scopes = result.GetValue(Scopes) ?? 50,
@@ -105,10 +92,10 @@ internal static class HistoryCommandLine
             HistorySize = result.GetValue(HistorySize) ?? 100,
             Clients = result.GetValue(Clients) ?? 5000,
             ConnectConcurrency = result.GetValue(ConnectConcurrency) ?? 500,
-            Pin = pin,
-            ServerCpus = serverCpus,
-            LoadCpus = loadCpus,
-            ResultsDirectory = result.GetValue(NoResults) ? null : result.GetValue(ResultsDirectory) ?? Path.Combine(repository, "bench", "results", "history"),
+            Pin = common.Pin,
+            ServerCpus = common.ServerCpus,
+            LoadCpus = common.LoadCpus,
+            ResultsDirectory = common.ResultsDirectory,
         };
         if (settings.Runs < 1 || settings.Events < 1 || settings.Scopes < 1 || settings.InFlight < 1 || settings.HistorySize < 1 || settings.Clients < 1 || settings.ConnectConcurrency < 1)
         {

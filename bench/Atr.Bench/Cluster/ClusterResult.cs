@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Atr.Bench.Measurement;
 using Atr.Bench.Results;
@@ -164,22 +162,3 @@ internal sealed record HistoryFootprint
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ClusterResult))]
 internal sealed partial class ClusterResultJson : JsonSerializerContext;
-
-/// <summary>Appends <see cref="ClusterResult"/>s to <c>&lt;directory&gt;/&lt;UTC timestamp&gt;.jsonl</c>.</summary>
-internal sealed class ClusterResultsFile(string? directory, DateTimeOffset started)
-{
-    public string? Path { get; } = directory is null
-        ? null
-        : System.IO.Path.Combine(directory, started.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".jsonl");
-
-    public async Task AppendAsync(ClusterResult result, CancellationToken cancellationToken)
-    {
-        if (Path is null)
-        {
-            return;
-        }
-
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        await File.AppendAllTextAsync(Path, JsonSerializer.Serialize(result, ClusterResultJson.Default.ClusterResult) + "\n", cancellationToken).ConfigureAwait(false);
-    }
-}

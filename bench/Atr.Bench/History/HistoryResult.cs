@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Atr.Bench.Results;
 
@@ -25,6 +23,18 @@ internal sealed record HistoryResult
     public StormFigures? Storm { get; init; }
 
     public string? Error { get; init; }
+
+    /// <summary>A measurement of <paramref name="settings"/>' scenario that ended just now, with its figures.</summary>
+    public static HistoryResult Measured(HistoryBenchSettings settings, MachineInfo machine, int run, int historySize, PublishFigures? publish = null, StormFigures? storm = null) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Machine = machine,
+        Scenario = settings.Scenario,
+        Run = run,
+        HistorySize = historySize,
+        Publish = publish,
+        Storm = storm,
+    };
 }
 
 /// <summary>One publisher, pipelined, through Redis: what history costs Redis and the publisher.</summary>
@@ -99,22 +109,3 @@ internal sealed record StormFigures
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(HistoryResult))]
 internal sealed partial class HistoryResultJson : JsonSerializerContext;
-
-/// <summary>Appends <see cref="HistoryResult"/>s to <c>&lt;directory&gt;/&lt;UTC timestamp&gt;.jsonl</c>.</summary>
-internal sealed class HistoryResultsFile(string? directory, DateTimeOffset started)
-{
-    public string? Path { get; } = directory is null
-        ? null
-        : System.IO.Path.Combine(directory, started.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".jsonl");
-
-    public async Task AppendAsync(HistoryResult result, CancellationToken cancellationToken)
-    {
-        if (Path is null)
-        {
-            return;
-        }
-
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        await File.AppendAllTextAsync(Path, JsonSerializer.Serialize(result, HistoryResultJson.Default.HistoryResult) + "\n", cancellationToken).ConfigureAwait(false);
-    }
-}

@@ -31,15 +31,7 @@ internal static class PublishThroughput
             {
                 await redis.Client.GetServer(redis.Endpoint).FlushAllDatabasesAsync().ConfigureAwait(false);
                 var figures = await MeasureAsync(redis, historySize, settings, cancellationToken).ConfigureAwait(false);
-                var result = new HistoryResult
-                {
-                    Time = DateTimeOffset.UtcNow,
-                    Machine = machine,
-                    Scenario = settings.Scenario,
-                    Run = run,
-                    HistorySize = historySize,
-                    Publish = figures,
-                };
+                var result = HistoryResult.Measured(settings, machine, run, historySize, publish: figures);
                 progress.WriteLine(Summary(result));
                 results.Add(result);
             }

@@ -28,15 +28,7 @@ internal static class RecoveryStorm
         for (var run = 1; run <= settings.Runs; run++)
         {
             var figures = await MeasureAsync(settings, progress, cancellationToken).ConfigureAwait(false);
-            var result = new HistoryResult
-            {
-                Time = DateTimeOffset.UtcNow,
-                Machine = machine,
-                Scenario = settings.Scenario,
-                Run = run,
-                HistorySize = settings.HistorySize,
-                Storm = figures,
-            };
+            var result = HistoryResult.Measured(settings, machine, run, settings.HistorySize, storm: figures);
             progress.WriteLine(Summary(result));
             results.Add(result);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Atr.Bench.Results;
 
@@ -11,7 +12,11 @@ internal sealed class ResultsFile(string? directory, DateTimeOffset started)
         ? null
         : System.IO.Path.Combine(directory, started.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".jsonl");
 
-    public async Task AppendAsync(MeasurementRecord record, CancellationToken cancellationToken)
+    public Task AppendAsync(MeasurementRecord record, CancellationToken cancellationToken)
+        => AppendAsync(record, ResultsJson.Default.MeasurementRecord, cancellationToken);
+
+    /// <summary>Appends a record of another shape (the history and cluster scenarios' own) as one line, in its context's JSON.</summary>
+    public async Task AppendAsync<T>(T record, JsonTypeInfo<T> json, CancellationToken cancellationToken)
     {
         if (Path is null)
         {
@@ -19,7 +24,7 @@ internal sealed class ResultsFile(string? directory, DateTimeOffset started)
         }
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        await File.AppendAllTextAsync(Path, JsonSerializer.Serialize(record, ResultsJson.Default.MeasurementRecord) + "\n", cancellationToken).ConfigureAwait(false);
+        await File.AppendAllTextAsync(Path, JsonSerializer.Serialize(record, json) + "\n", cancellationToken).ConfigureAwait(false);
     }
 
     public static IEnumerable<MeasurementRecord> Read(string path)
