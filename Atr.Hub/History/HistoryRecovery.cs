@@ -105,12 +105,7 @@ internal sealed partial class HistoryRecovery(
         {
             lock (group.DeliveryLock)
             {
-                if (group.Parked is null)
-                {
-                    group.GapAfter = GapAfter(group.Tail!);
-                    group.Parked = [];
-                    parked++;
-                }
+                parked += BeginParking(group) ? 1 : 0;
             }
         }
 
@@ -144,11 +139,7 @@ internal sealed partial class HistoryRecovery(
                 lock (group.DeliveryLock)
                 {
                     group.Lost = true;
-                    if (group.Parked is null)
-                    {
-                        group.GapAfter = GapAfter(group.Tail!);
-                        group.Parked = [];
-                    }
+                    BeginParking(group);
                 }
             }
         }
@@ -184,12 +175,9 @@ internal sealed partial class HistoryRecovery(
         lock (group.DeliveryLock)
         {
             group.Lost = false;
-            if (group.Parked is null)
-            {
-                // No loss was seen for this scope: its gap begins at what it delivered last.
-                group.GapAfter = IsEnabled ? GapAfter(group.Tail!) : null;
-                group.Parked = [];
-            }
+
+            // When no loss was seen for this scope, its gap begins at what it delivered last.
+            BeginParking(group);
 
             after = group.GapAfter;
         }
@@ -223,6 +211,23 @@ internal sealed partial class HistoryRecovery(
             DeliverParked(group, delivered);
             return missed is not null;
         }
+    }
+
+    /// <summary>
+    /// Under the group's lock: unless the scope parks already, it starts parking what arrives from
+    /// Redis, its gap beginning after the last event it delivered (unknown without a tail).
+    /// </summary>
+    /// <returns>Whether it started parking now.</returns>
+    private static bool BeginParking(ScopeGroup group)
+    {
+        if (group.Parked is not null)
+        {
+            return false;
+        }
+
+        group.GapAfter = group.Tail is { } tail ? GapAfter(tail) : null;
+        group.Parked = [];
+        return true;
     }
 
     /// <summary>
