@@ -5,7 +5,10 @@ namespace Atr.Hub.Connections;
 
 /// <summary>
 /// One connection's bounded queue of frames: filled by the dispatcher without waiting, drained by
-/// the connection's single send loop. A client is a slow consumer when its queue stays over the
+/// the connection's single send loop. When the loop is idle and nothing is queued, the dispatcher
+/// is handed the frame to write itself (<see cref="Result.Write"/>), as a bare WebSocket server
+/// writes in the turn that read the event: no thread hop for a client that keeps up. Frames that
+/// arrive while that write is under way queue behind it for the loop. A client is a slow consumer when its queue stays over the
 /// byte limit for the grace period, or grows past <see cref="HardLimitFactor"/> times it: a burst
 /// of events larger than the limit passes through a client that reads, one that stopped reading is
 /// closed within the grace period of the events that keep coming.
@@ -33,6 +36,9 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
     private int _peak;
     private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
     private bool _waiting;
+
+    // A frame is being written by the caller of TryEnqueue (Result.Write): the send loop stays parked until EndWrite.
+    private bool _writing;
     private long _pendingBytes;
     private int _completed;
 
@@ -49,6 +55,12 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
 
         /// <summary>The connection is closing; the frame is dropped.</summary>
         Completed,
+
+        /// <summary>
+        /// Nothing is queued and the send loop is idle: the caller writes the frame now, without
+        /// waiting for the socket, and calls <see cref="EndWrite"/> once the write has completed.
+        /// </summary>
+        Write,
     }
 
     /// <summary>Bytes of frames queued and not yet handed to the socket.</summary>
@@ -56,7 +68,10 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
 
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
-    /// <summary>Queues a frame; never waits. The send loop resumes on the thread pool, never on the caller.</summary>
+    /// <summary>
+    /// Queues a frame, or hands it back to be written at once (<see cref="Result.Write"/>); never
+    /// waits. The send loop resumes on the thread pool, never on the caller.
+    /// </summary>
     public Result TryEnqueue(EventFrame frame)
     {
         if (IsCompleted)
@@ -90,11 +105,20 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
                 return Result.Queued;
             }
 
+            if (_waiting && !_writing && _frames is null or { Count: 0 })
+            {
+                _writing = true;
+                return Result.Write;
+            }
+
             var frames = _frames ??= new Queue<EventFrame>();
             frames.Enqueue(frame);
             _peak = Math.Max(_peak, frames.Count);
-            wake = _waiting;
-            _waiting = false;
+            wake = _waiting && !_writing;
+            if (wake)
+            {
+                _waiting = false;
+            }
         }
 
         if (wake)
@@ -143,7 +167,32 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
             }
 
             _peak = Math.Max(_peak, frames.Count);
-            wake = _waiting && frames.Count > 0;
+            wake = _waiting && !_writing && frames.Count > 0;
+            if (wake)
+            {
+                _waiting = false;
+            }
+        }
+
+        if (wake)
+        {
+            _wake.SetResult(true);
+        }
+    }
+
+    /// <summary>
+    /// Ends a write handed out by <see cref="Result.Write"/>: its bytes are off the queue's count,
+    /// and the send loop takes over the frames that queued behind it.
+    /// </summary>
+    /// <param name="bytes">The frame's length.</param>
+    public void EndWrite(long bytes)
+    {
+        Sent(bytes);
+        bool wake;
+        lock (_lock)
+        {
+            _writing = false;
+            wake = _waiting && _frames is { Count: > 0 };
             if (wake)
             {
                 _waiting = false;
@@ -195,7 +244,7 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
                 return new ValueTask<bool>(false);
             }
 
-            if (_frames is { Count: > 0 })
+            if (_frames is { Count: > 0 } && !_writing)
             {
                 return new ValueTask<bool>(true);
             }

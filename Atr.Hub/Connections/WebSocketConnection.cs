@@ -27,6 +27,10 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     // no cancellation source, registration or timer for it.
     private WebSocket? _socket;
     private ITimer? _closeTimer;
+
+    // What the send loop writes to, set before it starts: the dispatcher writes there too when the loop is idle.
+    private WebSocket? _sender;
+    private IFrameHolder? _batcher;
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
@@ -63,6 +67,9 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         switch (_queue.TryEnqueue(frame))
         {
             case SendQueue.Result.Queued:
+                return true;
+            case SendQueue.Result.Write:
+                Write(frame);
                 return true;
             case SendQueue.Result.Overflow:
                 if (RequestClose((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, "Slow consumer: send queue full"))
@@ -122,6 +129,8 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         lifetime?.Started(this);
         try
         {
+            _sender = socket;
+            _batcher = batcher;
             var sending = SendLoopAsync(socket, batcher);
 
             // The receive loop runs in this method's frame rather than one of its own: every
@@ -191,6 +200,56 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             _socket = null;
             _closeTimer?.Dispose();
             _closeTimer = null;
+        }
+    }
+
+    /// <summary>
+    /// Writes a frame on the dispatcher's thread, the send loop being idle: the WebSocket copies it
+    /// to the connection's output and returns at once unless the client is behind, and then the
+    /// write finishes on its own while later frames queue for the loop.
+    /// </summary>
+    private void Write(EventFrame frame)
+    {
+        var length = frame.Payload.Length;
+        ValueTask write;
+        try
+        {
+            _batcher?.Holding = false;
+            write = _sender!.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception ex) when (ClientGone.Is(ex))
+        {
+            // Closed or aborted between the loop parking and this write.
+            _queue.EndWrite(length);
+            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+            return;
+        }
+
+        if (!write.IsCompletedSuccessfully)
+        {
+            _ = EndWriteAsync(write, length);
+            return;
+        }
+
+        write.GetAwaiter().GetResult();
+        _metrics.FramesSentBy(1);
+        _queue.EndWrite(length);
+    }
+
+    private async Task EndWriteAsync(ValueTask write, int length)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+            _metrics.FramesSentBy(1);
+        }
+        catch (Exception ex) when (ClientGone.Is(ex))
+        {
+            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+        }
+        finally
+        {
+            _queue.EndWrite(length);
         }
     }
 

@@ -17,7 +17,8 @@ namespace Atr.Hub.SignalR;
 internal sealed partial class SignalRConnection : IEventRecipient
 {
     // The invocation event(payload), serialized lazily and cached per hub protocol by SignalR: made
-    // once per event, each protocol's bytes once per event, shared by every SignalR connection.
+    // once per event, by its first SignalR recipient, each protocol's bytes once per event, shared by
+    // every SignalR connection.
     private static readonly Func<ReadOnlyMemory<byte>, SerializedHubMessage> EventInvocation =
         static payload => new SerializedHubMessage(new InvocationMessage(AtrHub.EventMethod, [new EventArgument(payload)]));
 
@@ -103,6 +104,9 @@ internal sealed partial class SignalRConnection : IEventRecipient
         {
             case SendQueue.Result.Queued:
                 return true;
+            case SendQueue.Result.Write:
+                Write(frame);
+                return true;
             case SendQueue.Result.Overflow:
                 if (_queue.Complete())
                 {
@@ -157,6 +161,54 @@ internal sealed partial class SignalRConnection : IEventRecipient
         }
 
         _connection.Abort();
+    }
+
+    /// <summary>
+    /// Writes an event on the dispatcher's thread, the send loop being idle: SignalR copies the
+    /// invocation to the connection's output and returns at once unless the client is behind, and
+    /// then the write finishes on its own while later events queue for the loop.
+    /// </summary>
+    private void Write(EventFrame frame)
+    {
+        var length = frame.Payload.Length;
+        ValueTask write;
+        try
+        {
+            write = _connection.WriteAsync(frame.Encoded(EventInvocation), _connection.ConnectionAborted);
+        }
+        catch (Exception ex) when (IsGone(ex))
+        {
+            _queue.EndWrite(length);
+            _queue.Complete();
+            return;
+        }
+
+        if (!write.IsCompletedSuccessfully)
+        {
+            _ = EndWriteAsync(write, length);
+            return;
+        }
+
+        write.GetAwaiter().GetResult();
+        _metrics.FramesSentBy(1);
+        _queue.EndWrite(length);
+    }
+
+    private async Task EndWriteAsync(ValueTask write, int length)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+            _metrics.FramesSentBy(1);
+        }
+        catch (Exception ex) when (IsGone(ex))
+        {
+            _queue.Complete();
+        }
+        finally
+        {
+            _queue.EndWrite(length);
+        }
     }
 
     private async Task SendLoopAsync()

@@ -46,8 +46,8 @@ internal sealed class EventFrame
 
     /// <summary>
     /// The frame in another protocol's form (SignalR's serialized invocation), made by the first
-    /// recipient that needs it — on its send loop, never on the dispatcher — and shared by every other,
-    /// so the event is encoded once whatever the number of connections. A frame holds one such form.
+    /// recipient that needs it and shared by every other, so the event is encoded once whatever the
+    /// number of connections. A frame holds one such form.
     /// </summary>
     /// <param name="encode">Makes the form from <see cref="Payload"/>; a static lambda, so that asking allocates nothing.</param>
     public T Encoded<T>(Func<ReadOnlyMemory<byte>, T> encode)

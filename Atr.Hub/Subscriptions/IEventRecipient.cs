@@ -4,10 +4,10 @@ namespace Atr.Hub.Subscriptions;
 internal interface IEventRecipient
 {
     /// <summary>
-    /// Queues <paramref name="frame"/> for sending. Called on the backplane's read loop: it must
-    /// return at once and never wait for a socket.
+    /// Queues <paramref name="frame"/> for sending, or writes it at once when nothing is queued before
+    /// it. Called on the backplane's read loop: it must return at once and never wait for a socket.
     /// </summary>
-    /// <returns><see langword="true"/> when queued.</returns>
+    /// <returns><see langword="true"/> when queued or written.</returns>
     bool Deliver(EventFrame frame);
 
     /// <summary>Bytes of frames queued and not yet handed to the socket.</summary>
