@@ -134,7 +134,11 @@ public sealed class AtrHubOptions
     [Range(64, int.MaxValue)]
     public int MaxEventBytes { get; set; } = AtrPublishingOptions.DefaultMaxEventBytes;
 
-    /// <summary>How often the server pings each client. Default 15 s.</summary>
+    /// <summary>
+    /// How often the server pings each raw WebSocket client, at most. Default 15 s. Each connection
+    /// pings at its own interval, drawn between three quarters of this and this, so that clients that
+    /// connected together are not pinged together.
+    /// </summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>

@@ -303,7 +303,7 @@ internal sealed class DirectUpgrade
             var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
                 IsServer = true,
-                KeepAliveInterval = owner._options.KeepAliveInterval,
+                KeepAliveInterval = owner._endpoint.NextKeepAliveInterval(),
                 KeepAliveTimeout = owner._endpoint.KeepAliveTimeout,
             });
             return (socket, stream);

@@ -42,8 +42,21 @@ internal sealed partial class WebSocketEndpoint(
     // The lifetime of connections upgraded at the connection: the same, counted as such. One for all of them.
     private AtConnectionLifetime? _atConnection;
 
+    /// <summary>The share of <see cref="AtrHubOptions.KeepAliveInterval"/> by which a connection's own ping interval may be shorter.</summary>
+    public const double KeepAliveSpread = 0.25;
+
     /// <summary>How long a client has to answer a ping: what <see cref="AtrHubOptions.PeerTimeout"/> leaves after the ping interval.</summary>
     public TimeSpan KeepAliveTimeout => _options.PeerTimeout - _options.KeepAliveInterval;
+
+    /// <summary>
+    /// One connection's ping interval: <see cref="AtrHubOptions.KeepAliveInterval"/> less up to a
+    /// quarter of it, drawn per connection. Connections opened together (every client of a node
+    /// that restarted) would otherwise ping together, every interval for as long as they are open:
+    /// thousands of pings and pongs in one instant, which every event of that instant waits behind.
+    /// A client is still dropped within <see cref="AtrHubOptions.PeerTimeout"/>.
+    /// </summary>
+    public TimeSpan NextKeepAliveInterval()
+        => _options.KeepAliveInterval * (1 - (KeepAliveSpread * Random.Shared.NextDouble()));
 
     /// <summary>Why a handshake is refused: the HTTP status and the one-line reason.</summary>
     public readonly record struct Refusal(int Status, string Reason);
@@ -80,7 +93,7 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        var handshake = new HttpHandshake(context, new WebSocketAcceptContext { KeepAliveInterval = _options.KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
+        var handshake = new HttpHandshake(context, new WebSocketAcceptContext { KeepAliveInterval = NextKeepAliveInterval(), KeepAliveTimeout = KeepAliveTimeout });
         if (DecidedRefusal.Take(context) is { } decided)
         {
             // Read and refused at the connection already: answered here, as Kestrel answers every refusal.

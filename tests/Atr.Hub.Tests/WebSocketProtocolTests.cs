@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -166,6 +167,43 @@ public sealed class WebSocketProtocolTests
         Assert.Equal(1, hub.Metrics.Connections);
         await hub.PostPublishAsync(new { scope = "organization.1", name = "alive" });
         Assert.Contains("alive", await client.ReceiveAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ConnectionsOpenedTogetherArePingedAtTheirOwnIntervals(bool directUpgrade)
+    {
+        // Every client of a node that restarted connects within a second or two; pinged at one
+        // interval, they would all be pinged in the same instant, every interval, and the events of
+        // that instant would wait behind thousands of pings and pongs.
+        var interval = TimeSpan.FromSeconds(2);
+        await using var hub = await HubHost.StartAsync(
+            options: o =>
+            {
+                o.KeepAliveInterval = interval;
+                o.PeerTimeout = TimeSpan.FromSeconds(10);
+            },
+            directUpgrade: directUpgrade);
+        var clients = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => RawWebSocket.ConnectAsync(hub.Port, "/organization/1")));
+        try
+        {
+            // Each connection's interval is the time between two of its pings.
+            var pings = await Task.WhenAll(clients.Select(c => c.ReceivePingsAsync(2))).WaitAsync(TestTimeouts.Default);
+            var intervals = pings.Select(p => TimeProvider.System.GetElapsedTime(p[0], p[1]).TotalSeconds).Order().ToArray();
+
+            // Drawn between three quarters of the interval and the interval (timer and scheduling
+            // delays on a busy machine add to both ends); 30 draws over 0.5 s span about 0.47 s.
+            Assert.All(intervals, seconds => Assert.InRange(seconds, 1.0, 4.0));
+            Assert.True(intervals[^1] - intervals[0] > 0.2, $"the connections ping at their own intervals: {string.Join(", ", intervals.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))} s");
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
     }
 
     [Fact]

@@ -143,6 +143,27 @@ internal sealed class RawWebSocket : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Reads frames until <paramref name="count"/> pings have come, answers each with its pong as a
+    /// client should, and returns when each arrived (<see cref="TimeProvider.GetTimestamp"/>).
+    /// </summary>
+    /// <exception cref="IOException">The server ended the connection first.</exception>
+    public async Task<long[]> ReceivePingsAsync(int count, CancellationToken cancellationToken = default)
+    {
+        var arrivals = new List<long>(count);
+        while (arrivals.Count < count)
+        {
+            var frame = await ReceiveAsync(cancellationToken) ?? throw new IOException("The server ended the connection before its pings.");
+            if (frame.Opcode == WebSocketFrame.Ping)
+            {
+                arrivals.Add(TimeProvider.System.GetTimestamp());
+                await SendAsync(new WebSocketFrame(WebSocketFrame.Pong, frame.Payload), cancellationToken: cancellationToken);
+            }
+        }
+
+        return [.. arrivals];
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _reader.CompleteAsync();
