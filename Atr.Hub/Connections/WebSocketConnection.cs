@@ -217,11 +217,12 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             _batcher?.Holding = false;
             write = _sender!.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
         }
-        catch (Exception ex) when (ClientGone.Is(ex))
+        catch (Exception ex)
         {
-            // Closed or aborted between the loop parking and this write.
+            // Closed or aborted between the loop parking and this write, as a rule. Whatever it is,
+            // it ends this connection only: the dispatcher goes on to the scope's other clients.
             _queue.EndWrite(length);
-            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+            WriteFailed(ex);
             return;
         }
 
@@ -243,14 +244,26 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             await write.ConfigureAwait(false);
             _metrics.FramesSentBy(1);
         }
-        catch (Exception ex) when (ClientGone.Is(ex))
+        catch (Exception ex)
         {
-            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+            WriteFailed(ex);
         }
         finally
         {
             _queue.EndWrite(length);
         }
+    }
+
+    private void WriteFailed(Exception exception)
+    {
+        if (ClientGone.Is(exception))
+        {
+            RequestClose(WebSocketCloseStatus.EndpointUnavailable, string.Empty);
+            return;
+        }
+
+        LogWriteFailed(_logger, exception, Id, Scope);
+        RequestClose(WebSocketCloseStatus.InternalServerError, "Internal error");
     }
 
     private async Task SendLoopAsync(WebSocket socket, IFrameHolder? batcher)

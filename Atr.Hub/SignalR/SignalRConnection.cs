@@ -176,10 +176,11 @@ internal sealed partial class SignalRConnection : IEventRecipient
         {
             write = _connection.WriteAsync(frame.Encoded(EventInvocation), _connection.ConnectionAborted);
         }
-        catch (Exception ex) when (IsGone(ex))
+        catch (Exception ex)
         {
+            // It ends this connection only: the dispatcher goes on to the scope's other clients.
             _queue.EndWrite(length);
-            _queue.Complete();
+            WriteFailed(ex);
             return;
         }
 
@@ -201,13 +202,23 @@ internal sealed partial class SignalRConnection : IEventRecipient
             await write.ConfigureAwait(false);
             _metrics.FramesSentBy(1);
         }
-        catch (Exception ex) when (IsGone(ex))
+        catch (Exception ex)
         {
-            _queue.Complete();
+            WriteFailed(ex);
         }
         finally
         {
             _queue.EndWrite(length);
+        }
+    }
+
+    private void WriteFailed(Exception exception)
+    {
+        _queue.Complete();
+        if (!IsGone(exception))
+        {
+            LogWriteFailed(_logger, exception, _connection.ConnectionId);
+            _connection.Abort();
         }
     }
 
