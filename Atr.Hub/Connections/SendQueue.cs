@@ -189,10 +189,12 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
     {
         Sent(bytes);
         bool wake;
+        bool more;
         lock (_lock)
         {
             _writing = false;
-            wake = _waiting && _frames is { Count: > 0 };
+            more = !IsCompleted;
+            wake = _waiting && (!more || _frames is { Count: > 0 });
             if (wake)
             {
                 _waiting = false;
@@ -201,11 +203,15 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
 
         if (wake)
         {
-            _wake.SetResult(true);
+            // Completed during the write: the send loop closes once the write is out, never before it.
+            _wake.SetResult(more);
         }
     }
 
-    /// <summary>Stops taking frames and wakes the send loop; frames still queued are dropped.</summary>
+    /// <summary>
+    /// Stops taking frames and wakes the send loop, or leaves the wake to <see cref="EndWrite"/>
+    /// while a write is under way; frames still queued are dropped.
+    /// </summary>
     /// <returns><see langword="true"/> for the call that completed the queue.</returns>
     public bool Complete()
     {
@@ -219,8 +225,11 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
         {
             _frames = null;
             _held = null;
-            wake = _waiting;
-            _waiting = false;
+            wake = _waiting && !_writing;
+            if (wake)
+            {
+                _waiting = false;
+            }
         }
 
         if (wake)

@@ -221,8 +221,8 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         {
             // Closed or aborted between the loop parking and this write, as a rule. Whatever it is,
             // it ends this connection only: the dispatcher goes on to the scope's other clients.
-            _queue.EndWrite(length);
             WriteFailed(ex);
+            _queue.EndWrite(length);
             return;
         }
 

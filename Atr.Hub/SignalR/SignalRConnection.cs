@@ -179,8 +179,8 @@ internal sealed partial class SignalRConnection : IEventRecipient
         catch (Exception ex)
         {
             // It ends this connection only: the dispatcher goes on to the scope's other clients.
-            _queue.EndWrite(length);
             WriteFailed(ex);
+            _queue.EndWrite(length);
             return;
         }
 
