@@ -44,7 +44,7 @@ internal sealed class HubMetrics : IDisposable
     private long _eventsReceived;
     private long _payloadsDropped;
     private long _framesQueued;
-    private long _framesSent;
+    private readonly StripedCounter _framesSent = new();
     private long _slowConsumers;
     private long _eventsPublished;
     private long _subscriptionFailures;
@@ -85,7 +85,7 @@ internal sealed class HubMetrics : IDisposable
 
     public long FramesQueued => Volatile.Read(ref _framesQueued);
 
-    public long FramesSent => Volatile.Read(ref _framesSent);
+    public long FramesSent => _framesSent.Value;
 
     public long SlowConsumers => Volatile.Read(ref _slowConsumers);
 
@@ -150,7 +150,7 @@ internal sealed class HubMetrics : IDisposable
 
     public void FramesQueuedBy(int count) => Interlocked.Add(ref _framesQueued, count);
 
-    public void FramesSentBy(int count) => Interlocked.Add(ref _framesSent, count);
+    public void FramesSentBy(int count) => _framesSent.Add(count);
 
     public void SlowConsumerClosed() => Interlocked.Increment(ref _slowConsumers);
 
