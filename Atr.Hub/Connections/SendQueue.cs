@@ -1,4 +1,5 @@
 using System.Threading.Tasks.Sources;
+using Atr.Hub.Diagnostics;
 using Atr.Hub.Subscriptions;
 
 namespace Atr.Hub.Connections;
@@ -181,6 +182,38 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
     }
 
     /// <summary>
+    /// Writes a frame handed out by <see cref="Result.Write"/> with <paramref name="writer"/>, on
+    /// the caller's thread, and ends the write (<see cref="EndWrite"/>) once it is out: at once when
+    /// the client keeps up, later on its own when it is behind. A failed write ends that connection
+    /// only (<see cref="IFrameWriter.WriteFailed"/>); the caller goes on to the scope's other clients.
+    /// </summary>
+    public void Write(EventFrame frame, IFrameWriter writer, HubMetrics metrics)
+    {
+        var length = frame.Payload.Length;
+        ValueTask write;
+        try
+        {
+            write = writer.WriteAsync(frame);
+        }
+        catch (Exception ex)
+        {
+            writer.WriteFailed(ex);
+            EndWrite(length);
+            return;
+        }
+
+        if (!write.IsCompletedSuccessfully)
+        {
+            _ = EndWriteAsync(write, length, writer, metrics);
+            return;
+        }
+
+        write.GetAwaiter().GetResult();
+        metrics.FramesSentBy(1);
+        EndWrite(length);
+    }
+
+    /// <summary>
     /// Ends a write handed out by <see cref="Result.Write"/>: its bytes are off the queue's count,
     /// and the send loop takes over the frames that queued behind it.
     /// </summary>
@@ -282,6 +315,23 @@ internal sealed class SendQueue(long maxBytes, TimeSpan grace, TimeProvider time
 
             frame = null;
             return false;
+        }
+    }
+
+    private async Task EndWriteAsync(ValueTask write, int length, IFrameWriter writer, HubMetrics metrics)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+            metrics.FramesSentBy(1);
+        }
+        catch (Exception ex)
+        {
+            writer.WriteFailed(ex);
+        }
+        finally
+        {
+            EndWrite(length);
         }
     }
 

@@ -12,7 +12,7 @@ namespace Atr.Hub.Connections;
 /// One raw WebSocket client: a bounded send queue filled by the dispatcher, a send loop that drains
 /// it, and a receive loop for what the client says; whichever side ends first closes the other.
 /// </summary>
-internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
+internal sealed partial class WebSocketConnection : IEventRecipient, IFrameWriter, IDisposable
 {
     private static readonly byte[] UnsubscribeCommand = "unsubscribe"u8.ToArray();
 
@@ -30,7 +30,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
 
     // What the send loop writes to, set before it starts: the dispatcher writes there too when the loop is idle.
     private WebSocket? _sender;
-    private IFrameHolder? _batcher;
     private WebSocketCloseStatus _closeStatus;
     private string _closeDescription = string.Empty;
 
@@ -69,7 +68,7 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
             case SendQueue.Result.Queued:
                 return true;
             case SendQueue.Result.Write:
-                Write(frame);
+                _queue.Write(frame, this, _metrics);
                 return true;
             case SendQueue.Result.Overflow:
                 if (RequestClose((WebSocketCloseStatus)AtrCloseCodes.SlowConsumer, "Slow consumer: send queue full"))
@@ -130,7 +129,6 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
         try
         {
             _sender = socket;
-            _batcher = batcher;
             var sending = SendLoopAsync(socket, batcher);
 
             // The receive loop runs in this method's frame rather than one of its own: every
@@ -204,57 +202,15 @@ internal sealed partial class WebSocketConnection : IEventRecipient, IDisposable
     }
 
     /// <summary>
-    /// Writes a frame on the dispatcher's thread, the send loop being idle: the WebSocket copies it
-    /// to the connection's output and returns at once unless the client is behind, and then the
-    /// write finishes on its own while later frames queue for the loop.
+    /// The dispatcher's write, the send loop being idle: the WebSocket copies the frame to the
+    /// connection's output and returns at once unless the client is behind. The loop parks only
+    /// after the last frame of a batch, which it writes with the batcher's holding cleared, so
+    /// this frame leaves at once.
     /// </summary>
-    private void Write(EventFrame frame)
-    {
-        var length = frame.Payload.Length;
-        ValueTask write;
-        try
-        {
-            _batcher?.Holding = false;
-            write = _sender!.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            // Closed or aborted between the loop parking and this write, as a rule. Whatever it is,
-            // it ends this connection only: the dispatcher goes on to the scope's other clients.
-            WriteFailed(ex);
-            _queue.EndWrite(length);
-            return;
-        }
+    ValueTask IFrameWriter.WriteAsync(EventFrame frame)
+        => _sender!.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
-        if (!write.IsCompletedSuccessfully)
-        {
-            _ = EndWriteAsync(write, length);
-            return;
-        }
-
-        write.GetAwaiter().GetResult();
-        _metrics.FramesSentBy(1);
-        _queue.EndWrite(length);
-    }
-
-    private async Task EndWriteAsync(ValueTask write, int length)
-    {
-        try
-        {
-            await write.ConfigureAwait(false);
-            _metrics.FramesSentBy(1);
-        }
-        catch (Exception ex)
-        {
-            WriteFailed(ex);
-        }
-        finally
-        {
-            _queue.EndWrite(length);
-        }
-    }
-
-    private void WriteFailed(Exception exception)
+    void IFrameWriter.WriteFailed(Exception exception)
     {
         if (ClientGone.Is(exception))
         {

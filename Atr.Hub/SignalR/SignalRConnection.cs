@@ -14,7 +14,7 @@ namespace Atr.Hub.SignalR;
 /// bounded queue and single send loop as a raw connection, writing each event's once-serialized
 /// invocation. A client that overflows its queue is aborted; it delays no one else.
 /// </summary>
-internal sealed partial class SignalRConnection : IEventRecipient
+internal sealed partial class SignalRConnection : IEventRecipient, IFrameWriter
 {
     // The invocation event(payload), serialized lazily and cached per hub protocol by SignalR: made
     // once per event, by its first SignalR recipient, each protocol's bytes once per event, shared by
@@ -105,7 +105,7 @@ internal sealed partial class SignalRConnection : IEventRecipient
             case SendQueue.Result.Queued:
                 return true;
             case SendQueue.Result.Write:
-                Write(frame);
+                _queue.Write(frame, this, _metrics);
                 return true;
             case SendQueue.Result.Overflow:
                 if (_queue.Complete())
@@ -164,55 +164,13 @@ internal sealed partial class SignalRConnection : IEventRecipient
     }
 
     /// <summary>
-    /// Writes an event on the dispatcher's thread, the send loop being idle: SignalR copies the
-    /// invocation to the connection's output and returns at once unless the client is behind, and
-    /// then the write finishes on its own while later events queue for the loop.
+    /// The dispatcher's write, the send loop being idle: SignalR copies the invocation to the
+    /// connection's output and returns at once unless the client is behind.
     /// </summary>
-    private void Write(EventFrame frame)
-    {
-        var length = frame.Payload.Length;
-        ValueTask write;
-        try
-        {
-            write = _connection.WriteAsync(frame.Encoded(EventInvocation), _connection.ConnectionAborted);
-        }
-        catch (Exception ex)
-        {
-            // It ends this connection only: the dispatcher goes on to the scope's other clients.
-            WriteFailed(ex);
-            _queue.EndWrite(length);
-            return;
-        }
+    ValueTask IFrameWriter.WriteAsync(EventFrame frame)
+        => _connection.WriteAsync(frame.Encoded(EventInvocation), _connection.ConnectionAborted);
 
-        if (!write.IsCompletedSuccessfully)
-        {
-            _ = EndWriteAsync(write, length);
-            return;
-        }
-
-        write.GetAwaiter().GetResult();
-        _metrics.FramesSentBy(1);
-        _queue.EndWrite(length);
-    }
-
-    private async Task EndWriteAsync(ValueTask write, int length)
-    {
-        try
-        {
-            await write.ConfigureAwait(false);
-            _metrics.FramesSentBy(1);
-        }
-        catch (Exception ex)
-        {
-            WriteFailed(ex);
-        }
-        finally
-        {
-            _queue.EndWrite(length);
-        }
-    }
-
-    private void WriteFailed(Exception exception)
+    void IFrameWriter.WriteFailed(Exception exception)
     {
         _queue.Complete();
         if (!IsGone(exception))
