@@ -27,6 +27,7 @@ build bench/Atr.Bench/Atr.Bench.csproj
 if [ "$1" != "report" ]; then
   build Atr.Server/Atr.Server.csproj
   build bench/peers/signalr-redis/signalr-redis.slnx
+  build bench/peers/dotnet-ws/DotnetWsPeer.csproj
   if [ ! -d node_modules ] || [ ! -d node_modules/ws ] || [ ! -d node_modules/socket.io ]; then
     echo "installing the Node peers' packages (npm ci)..." >&2
     npm ci --no-audit --no-fund --loglevel=error >&2

@@ -7,7 +7,7 @@ namespace Atr.Bench.Tests;
 
 /// <summary>
 /// The load tool's smoke scenario, in-process, against real servers it starts itself (a redis-server, atr-server,
-/// the Node ws peer): every published event reaches every client of its scope exactly once. Timings are reported,
+/// the Node ws peer and its .NET counterpart): every published event reaches every client of its scope exactly once. Timings are reported,
 /// never asserted.
 /// </summary>
 public sealed class SmokeScenarioTests(ITestOutputHelper output)
@@ -19,6 +19,7 @@ public sealed class SmokeScenarioTests(ITestOutputHelper output)
     [InlineData("atr")]
     [InlineData("atr-signalr")]
     [InlineData("ws")]
+    [InlineData("dotnet-ws")]
     public async Task SmokeDeliversEveryEventToEveryClientOfItsScopeExactlyOnce(string target)
     {
         var paths = new ToolPaths { RepositoryRoot = ToolPaths.FindRepositoryRoot(AppContext.BaseDirectory) };

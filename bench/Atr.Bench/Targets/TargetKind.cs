@@ -20,4 +20,10 @@ internal enum TargetKind
 
     /// <summary>A lean Node <c>ws</c> server reading the same Redis channels as Atr (bench/peers/ws).</summary>
     Ws,
+
+    /// <summary>
+    /// The same lean server on ASP.NET Core, with atr-server's runtime settings (bench/peers/dotnet-ws): what the
+    /// fan-out alone costs on .NET and Kestrel.
+    /// </summary>
+    DotnetWs,
 }

@@ -6,7 +6,7 @@ internal static class TargetNames
     public static readonly IReadOnlyList<TargetKind> All = [TargetKind.Atr, TargetKind.AtrSignalR, TargetKind.SignalR, TargetKind.SocketIo, TargetKind.Ws];
 
     /// <summary>Every target a run can name: <see cref="All"/> (the default set) and the variants run on request.</summary>
-    public static readonly IReadOnlyList<TargetKind> Known = [.. All, TargetKind.AtrHistoryOff];
+    public static readonly IReadOnlyList<TargetKind> Known = [.. All, TargetKind.AtrHistoryOff, TargetKind.DotnetWs];
 
     public static string Name(TargetKind kind) => kind switch
     {
@@ -16,6 +16,7 @@ internal static class TargetNames
         TargetKind.SignalR => "signalr",
         TargetKind.SocketIo => "socketio",
         TargetKind.Ws => "ws",
+        TargetKind.DotnetWs => "dotnet-ws",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

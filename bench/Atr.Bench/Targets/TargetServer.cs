@@ -26,7 +26,7 @@ internal sealed class TargetServer : IAsyncDisposable
 
     public ClientProtocol Protocol => Kind switch
     {
-        TargetKind.Atr or TargetKind.AtrHistoryOff or TargetKind.Ws => ClientProtocol.Raw,
+        TargetKind.Atr or TargetKind.AtrHistoryOff or TargetKind.Ws or TargetKind.DotnetWs => ClientProtocol.Raw,
         TargetKind.AtrSignalR or TargetKind.SignalR => ClientProtocol.SignalR,
         _ => ClientProtocol.SocketIo,
     };
@@ -42,7 +42,7 @@ internal sealed class TargetServer : IAsyncDisposable
     /// <summary>The address a client of <paramref name="scope"/> connects to.</summary>
     public Uri ClientUri(ScopeTracker scope) => new(Kind switch
     {
-        TargetKind.Atr or TargetKind.AtrHistoryOff or TargetKind.Ws => $"ws://127.0.0.1:{Port}/{scope.Path}",
+        TargetKind.Atr or TargetKind.AtrHistoryOff or TargetKind.Ws or TargetKind.DotnetWs => $"ws://127.0.0.1:{Port}/{scope.Path}",
         TargetKind.AtrSignalR => $"ws://127.0.0.1:{Port}/hub?scope={scope.Name}",
         TargetKind.SignalR => $"ws://127.0.0.1:{Port}/hub?group={scope.Name}",
         _ => $"ws://127.0.0.1:{Port}/socket.io/?EIO=4&transport=websocket&room={scope.Name}",
@@ -93,6 +93,7 @@ internal sealed class TargetServer : IAsyncDisposable
             TargetKind.AtrHistoryOff => (
                 paths.Dotnet, [Require(paths.AtrServer), "start", "--server-host", "127.0.0.1", "--server-port", portText, "--redis", redis.Endpoint, "--history-size", "0"], null),
             TargetKind.SignalR => (paths.Dotnet, [Require(paths.SignalRServer), "--urls", $"http://127.0.0.1:{portText}", "--redis", redis.Endpoint], null),
+            TargetKind.DotnetWs => (paths.Dotnet, [Require(paths.DotnetWsServer), "--urls", $"http://127.0.0.1:{portText}", "--redis", redis.Endpoint], null),
             TargetKind.SocketIo => (paths.Node, [Require(paths.SocketIoServer)], nodeEnvironment),
             _ => (paths.Node, [Require(paths.WsServer)], nodeEnvironment),
         };

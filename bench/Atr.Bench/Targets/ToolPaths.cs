@@ -34,6 +34,8 @@ internal sealed record ToolPaths
 
     public string WsServer => Path.Combine(Peers, "ws", "server.mjs");
 
+    public string DotnetWsServer => Built(Path.Combine(Peers, "dotnet-ws"), "DotnetWsPeer.dll");
+
     /// <summary>The repository that holds <paramref name="start"/> (or the working directory), found by its <c>Atr.sln</c>.</summary>
     public static string FindRepositoryRoot(string? start = null)
     {
