@@ -84,6 +84,7 @@ public static class AtrHubServiceCollectionExtensions
 
         // A lifecycle service: it closes connections, paced, before Kestrel stops.
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionManager>());
+        services.TryAddSingleton<KeepAliveSweeper>();
         services.TryAddSingleton<WebSocketEndpoint>();
         services.TryAddSingleton<PublishEndpoint>();
         services.TryAddSingleton<ChannelsEndpoint>();

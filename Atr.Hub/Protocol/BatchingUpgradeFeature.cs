@@ -1,13 +1,14 @@
 using Atr.Hub.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Atr.Hub.Protocol;
 
 /// <summary>
-/// Puts a <see cref="FrameBatcher"/> under the WebSocket of a raw Atr connection: the WebSocket
-/// middleware takes its stream from this feature, and the endpoint finds the batcher among the
-/// request's features afterwards. Other upgrades (SignalR, an embedding application's own
+/// Puts a <see cref="FrameBatcher"/> and a <see cref="KeepAliveStream"/> under the WebSocket of a raw
+/// Atr connection: the WebSocket middleware takes its stream from this feature, and the endpoint
+/// finds both among the request's features afterwards. Other upgrades (SignalR, an embedding application's own
 /// WebSockets) get the server's stream untouched.
 /// </summary>
 internal sealed class BatchingUpgradeFeature(IHttpUpgradeFeature inner, HttpContext context) : IHttpUpgradeFeature
@@ -25,9 +26,12 @@ internal sealed class BatchingUpgradeFeature(IHttpUpgradeFeature inner, HttpCont
             return stream;
         }
 
+        // Frames batched, and pinged by the hub's keep-alive clock (the endpoint watches it once the WebSocket exists).
         var batcher = new FrameBatcher(stream);
+        var keepAlive = new KeepAliveStream(batcher, context.RequestServices.GetRequiredService<KeepAliveSweeper>());
         context.Features.Set(batcher);
-        return batcher;
+        context.Features.Set(keepAlive);
+        return keepAlive;
     }
 
     /// <summary>Wraps the request's upgrade feature, if it has one.</summary>

@@ -55,6 +55,7 @@ internal sealed class DirectUpgrade
     private readonly ObjectPool<CancellationTokenSource> _waits;
     private readonly ConnectionDelegate _next;
     private readonly WebSocketEndpoint _endpoint;
+    private readonly KeepAliveSweeper _keepAlive;
     private readonly AtrHubOptions _options;
     private readonly TimeSpan _firstBytesWait;
     private readonly UpgradeRequest.Limits _limits;
@@ -64,6 +65,7 @@ internal sealed class DirectUpgrade
     {
         _next = next;
         _endpoint = services.GetRequiredService<WebSocketEndpoint>();
+        _keepAlive = services.GetRequiredService<KeepAliveSweeper>();
         _options = services.GetRequiredService<IOptions<AtrHubOptions>>().Value;
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         // Never longer than Kestrel would wait: for the rest of a request's head, or for a first request at all.
@@ -299,13 +301,11 @@ internal sealed class DirectUpgrade
                 throw;
             }
 
+            // The hub's keep-alive clock pings it, not a timer of the WebSocket's own.
             var stream = new TransportStream(connection.Transport);
-            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
-            {
-                IsServer = true,
-                KeepAliveInterval = owner._endpoint.NextKeepAliveInterval(),
-                KeepAliveTimeout = owner._endpoint.KeepAliveTimeout,
-            });
+            var keepAlive = new KeepAliveStream(stream, owner._keepAlive);
+            var socket = WebSocket.CreateFromStream(keepAlive, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+            keepAlive.Watch(socket);
             return (socket, stream);
         }
 

@@ -6,6 +6,7 @@ using Atr.Hub.History;
 using Atr.Hub.Security;
 using Atr.Hub.Subscriptions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -30,6 +31,7 @@ internal sealed partial class WebSocketEndpoint(
     HistoryRecovery history,
     RefusalLog refusals,
     TimeProvider timeProvider,
+    KeepAliveSweeper keepAlive,
     IOptions<AtrHubOptions> options,
     ILoggerFactory loggerFactory) : IConnectionLifetime
 {
@@ -41,22 +43,6 @@ internal sealed partial class WebSocketEndpoint(
 
     // The lifetime of connections upgraded at the connection: the same, counted as such. One for all of them.
     private AtConnectionLifetime? _atConnection;
-
-    /// <summary>The share of <see cref="AtrHubOptions.KeepAliveInterval"/> by which a connection's own ping interval may be shorter.</summary>
-    public const double KeepAliveSpread = 0.25;
-
-    /// <summary>How long a client has to answer a ping: what <see cref="AtrHubOptions.PeerTimeout"/> leaves after the ping interval.</summary>
-    public TimeSpan KeepAliveTimeout => _options.PeerTimeout - _options.KeepAliveInterval;
-
-    /// <summary>
-    /// One connection's ping interval: <see cref="AtrHubOptions.KeepAliveInterval"/> less up to a
-    /// quarter of it, drawn per connection. Connections opened together (every client of a node
-    /// that restarted) would otherwise ping together, every interval for as long as they are open:
-    /// thousands of pings and pongs in one instant, which every event of that instant waits behind.
-    /// A client is still dropped within <see cref="AtrHubOptions.PeerTimeout"/>.
-    /// </summary>
-    public TimeSpan NextKeepAliveInterval()
-        => _options.KeepAliveInterval * (1 - (KeepAliveSpread * Random.Shared.NextDouble()));
 
     /// <summary>Why a handshake is refused: the HTTP status and the one-line reason.</summary>
     public readonly record struct Refusal(int Status, string Reason);
@@ -93,7 +79,7 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        var handshake = new HttpHandshake(context, new WebSocketAcceptContext { KeepAliveInterval = NextKeepAliveInterval(), KeepAliveTimeout = KeepAliveTimeout });
+        var handshake = new HttpHandshake(context, keepAlive);
         if (DecidedRefusal.Take(context) is { } decided)
         {
             // Read and refused at the connection already: answered here, as Kestrel answers every refusal.
@@ -293,15 +279,28 @@ internal sealed partial class WebSocketEndpoint(
         return context.Response.WriteAsync(text + "\n");
     }
 
-    /// <summary>A handshake through the HTTP pipeline: refusals are written as responses, the upgrade is the WebSocket middleware's.</summary>
-    private readonly struct HttpHandshake(HttpContext context, WebSocketAcceptContext accept) : IRawHandshake
+    /// <summary>
+    /// A handshake through the HTTP pipeline: refusals are written as responses, the upgrade is the
+    /// WebSocket middleware's. The hub's keep-alive clock pings it through the stream the hub put
+    /// under it (<see cref="BatchingUpgradeFeature"/>); should that not be there, the WebSocket's own
+    /// keep-alive does, with the same interval and timeout.
+    /// </summary>
+    private readonly struct HttpHandshake(HttpContext context, KeepAliveSweeper keepAlive) : IRawHandshake
     {
         public bool AtConnection => false;
 
         public Task RefuseAsync(Refusal refusal) => WriteRefusalAsync(context, refusal);
 
         public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
-            => (await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false), context.Features.Get<FrameBatcher>());
+        {
+            var ours = context.Features.Get<IHttpUpgradeFeature>() is BatchingUpgradeFeature;
+            var accept = ours
+                ? new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }
+                : new WebSocketAcceptContext { KeepAliveInterval = keepAlive.NextSpan(), KeepAliveTimeout = keepAlive.Timeout };
+            var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
+            context.Features.Get<KeepAliveStream>()?.Watch(socket);
+            return (socket, context.Features.Get<FrameBatcher>());
+        }
     }
 
     /// <summary>The endpoint's lifetime for connections upgraded at the connection, which the metrics count apart.</summary>

@@ -14,7 +14,8 @@ namespace Atr.Benchmarks;
 /// <summary>
 /// Raw connections of one scope on the hub's real path, without Kestrel: an <see cref="EventDispatcher"/> and, per
 /// connection, a <see cref="WebSocketConnection"/> whose send loop writes through a real server-side
-/// <see cref="WebSocket"/> and the <see cref="FrameBatcher"/> Kestrel's stream gets, onto a <see cref="DiscardStream"/>.
+/// <see cref="WebSocket"/>, the <see cref="KeepAliveStream"/> the hub's keep-alive clock pings through and the
+/// <see cref="FrameBatcher"/> Kestrel's stream gets, onto a <see cref="DiscardStream"/>.
 /// </summary>
 internal sealed class ConnectionRig : IDisposable
 {
@@ -26,12 +27,13 @@ internal sealed class ConnectionRig : IDisposable
     private readonly HubMetrics _metrics;
     private readonly EventDispatcher _dispatcher;
     private readonly FrameSink _sink = new();
-    private readonly TimeSpan _keepAliveInterval;
+    private readonly KeepAliveSweeper _keepAlive;
+    private readonly bool _pinged;
     private readonly List<(WebSocketConnection Connection, WebSocket Socket, Task Running)> _connections;
     private readonly List<DiscardStream> _streams;
 
     /// <param name="capacity">The connections expected, so that adding them grows no list.</param>
-    /// <param name="keepAlive">Whether the sockets send the hub's default keep-alive pings; without, every frame written is an event.</param>
+    /// <param name="keepAlive">Whether the hub's keep-alive clock pings the connections at the default interval; without, every frame written is an event.</param>
     /// <param name="historySize">The scope's in-memory tail (<see cref="AtrHubOptions.HistorySize"/>); 0 keeps none.</param>
     public ConnectionRig(int capacity, bool keepAlive, int historySize = 100)
     {
@@ -40,7 +42,8 @@ internal sealed class ConnectionRig : IDisposable
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         _metrics = new HubMetrics(_services.GetRequiredService<IMeterFactory>(), _scopes);
         _dispatcher = new EventDispatcher(_scopes, _metrics, TimeProvider.System, Options.Create(_options), NullLogger<EventDispatcher>.Instance);
-        _keepAliveInterval = keepAlive ? _options.KeepAliveInterval : TimeSpan.Zero;
+        _keepAlive = new KeepAliveSweeper(Options.Create(_options), TimeProvider.System, NullLogger<KeepAliveSweeper>.Instance);
+        _pinged = keepAlive;
         _connections = new(capacity);
         _streams = new(capacity);
     }
@@ -58,7 +61,13 @@ internal sealed class ConnectionRig : IDisposable
                 _connections.Count.ToString(CultureInfo.InvariantCulture), Scope, null, _options, _metrics, TimeProvider.System, NullLogger.Instance);
             var stream = new DiscardStream(_sink);
             var batcher = new FrameBatcher(stream);
-            var socket = WebSocket.CreateFromStream(batcher, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = _keepAliveInterval });
+            var keepAlive = new KeepAliveStream(batcher, _keepAlive);
+            var socket = WebSocket.CreateFromStream(keepAlive, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+            if (_pinged)
+            {
+                keepAlive.Watch(socket);
+            }
+
             group.Add(connection);
             _streams.Add(stream);
             _connections.Add((connection, socket, connection.RunAsync(socket, batcher: batcher)));
@@ -90,6 +99,7 @@ internal sealed class ConnectionRig : IDisposable
 
         _connections.Clear();
         _streams.Clear();
+        _keepAlive.Dispose();
         _metrics.Dispose();
         _services.Dispose();
         _sink.Dispose();
