@@ -15,6 +15,7 @@ internal static class BenchCommandLine
     private static readonly Option<int?> Scopes = new("--scopes") { Description = "Scopes the clients are spread over, round-robin." };
     private static readonly Option<string?> Rates = new("--rates") { Description = "Offered deliveries/s per step, comma-separated; k and m suffixes allowed (e.g. 10k,20k)." };
     private static readonly Option<double?> Warmup = new("--warmup") { Description = "Seconds of publishing before each step's measured window." };
+    private static readonly Option<double?> FirstWarmup = new("--first-warmup") { Description = "Seconds of publishing before the first rate's measured window, in place of --warmup: long enough for a .NET server's JIT to finish recompiling its hot path (default 20; smoke 0)." };
     private static readonly Option<double?> Duration = new("--duration") { Description = "Seconds of each step's measured window." };
     private static readonly Option<int?> Events = new("--events") { Description = "Publish exactly this many events per step (warm-up included) instead of --warmup + --duration seconds." };
     private static readonly Option<double?> Drain = new("--drain") { Description = "Longest wait in seconds, after a step, for deliveries still on their way." };
@@ -127,6 +128,7 @@ internal static class BenchCommandLine
             Scopes = result.GetValue(Scopes) ?? defaults.Scopes,
             Rates = result.GetValue(Rates) is { } rates ? ParseRates(rates) : defaults.Rates,
             Warmup = Seconds(result.GetValue(Warmup)) ?? defaults.Warmup,
+            FirstWarmup = Seconds(result.GetValue(FirstWarmup)) ?? defaults.FirstWarmup,
             Duration = Seconds(result.GetValue(Duration)) ?? defaults.Duration,
             Events = result.GetValue(Events) ?? defaults.Events,
             Drain = Seconds(result.GetValue(Drain)) ?? defaults.Drain,
@@ -166,7 +168,7 @@ internal static class BenchCommandLine
 
     private static IEnumerable<Option> ScenarioOptions() =>
     [
-        Targets, Runs, Clients, Scopes, Rates, Warmup, Duration, Events, Drain, Payload, StopP99, Max, Step, Settle,
+        Targets, Runs, Clients, Scopes, Rates, Warmup, FirstWarmup, Duration, Events, Drain, Payload, StopP99, Max, Step, Settle,
         ConnectConcurrency, PerSourceAddress, NoPin, ServerCpus, LoadCpus, ResultsDirectory, NoResults, Progress, Repository, AtrServer, Node,
     ];
 

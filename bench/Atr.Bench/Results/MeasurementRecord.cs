@@ -44,6 +44,9 @@ internal sealed record RunParameters
 
     public required double WarmupSeconds { get; init; }
 
+    /// <summary>The first rate's warm-up, in place of <see cref="WarmupSeconds"/>; absent from results written before it existed.</summary>
+    public double? FirstWarmupSeconds { get; init; }
+
     public required double DurationSeconds { get; init; }
 
     public int? Events { get; init; }

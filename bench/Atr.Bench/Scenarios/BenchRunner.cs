@@ -136,6 +136,7 @@ internal static class BenchRunner
         EventsPerSecond = Math.Round(settings.EventsPerSecond(rate), 3),
         Rates = settings.Rates,
         WarmupSeconds = settings.Warmup.TotalSeconds,
+        FirstWarmupSeconds = settings.FirstWarmup.TotalSeconds,
         DurationSeconds = settings.Duration.TotalSeconds,
         Events = settings.Events,
         DrainSeconds = settings.Drain.TotalSeconds,

@@ -39,9 +39,12 @@ internal static class LoadScenario
         progress.Phase("probing");
         await WaitUntilEveryClientReceivesAsync(paced, pool, stats, cancellationToken).ConfigureAwait(false);
 
+        var first = true;
         foreach (var rate in settings.Rates)
         {
-            var figures = await RunStepAsync(rate, settings, server, redis, pool, paced, scopes, stats, progress, cancellationToken).ConfigureAwait(false);
+            var warmup = first ? settings.FirstWarmup : settings.Warmup;
+            first = false;
+            var figures = await RunStepAsync(rate, warmup, settings, server, redis, pool, paced, scopes, stats, progress, cancellationToken).ConfigureAwait(false);
             await onStep(figures, rate).ConfigureAwait(false);
             if (figures.Saturated)
             {
@@ -76,6 +79,7 @@ internal static class LoadScenario
 
     private static async Task<LoadFigures> RunStepAsync(
         int rate,
+        TimeSpan warmup,
         BenchSettings settings,
         TargetServer server,
         RedisInstance redis,
@@ -93,10 +97,10 @@ internal static class LoadScenario
         var deliveredBefore = stats.Delivered;
 
         progress.Phase($"{label} warm-up");
-        var publishing = paced.RunAsync(settings.EventsPerSecond(rate), settings.Events, settings.Warmup + settings.Duration, cancellationToken);
-        if (settings.Warmup > TimeSpan.Zero)
+        var publishing = paced.RunAsync(settings.EventsPerSecond(rate), settings.Events, warmup + settings.Duration, cancellationToken);
+        if (warmup > TimeSpan.Zero)
         {
-            await Task.WhenAny(publishing, Task.Delay(settings.Warmup, cancellationToken)).ConfigureAwait(false);
+            await Task.WhenAny(publishing, Task.Delay(warmup, cancellationToken)).ConfigureAwait(false);
         }
 
         // The steady window.

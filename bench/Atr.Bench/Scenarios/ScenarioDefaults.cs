@@ -15,7 +15,7 @@ internal static class ScenarioDefaults
 
     public static string Describe(string scenario) => scenario switch
     {
-        Fanout => "5,000 clients in 50 scopes (fan-out 100); rates rise 10k, 20k, 40k, 80k, 160k deliveries/s, 3 s warm-up + 10 s each; a target stops climbing once p99 > 1 s or it loses events",
+        Fanout => "5,000 clients in 50 scopes (fan-out 100); rates rise 10k, 20k, 40k, 80k, 160k deliveries/s, 3 s warm-up (20 s before the first) + 10 s each; a target stops climbing once p99 > 1 s or it loses events",
         BigScope => "5,000 clients in one scope, 10 events/s (50,000 deliveries/s) for 10 s: how long until the last client has each event",
         SmallScopes => "5,000 clients over 1,000 scopes (5 each) at 20,000 deliveries/s",
         Idle => "connections opened 1,000 per step with no traffic up to 10,000 (atr: up to --max, 100,000); RSS after each step",
@@ -33,7 +33,7 @@ internal static class ScenarioDefaults
         Smoke => new BenchSettings
         {
             Scenario = scenario, Paths = paths, Clients = 200, Scopes = 10, Rates = [20_000], Events = 2000,
-            Warmup = TimeSpan.Zero, Drain = TimeSpan.FromSeconds(15),
+            Warmup = TimeSpan.Zero, FirstWarmup = TimeSpan.Zero, Drain = TimeSpan.FromSeconds(15),
         },
         _ => throw new ArgumentException($"Unknown scenario '{scenario}'. Known: {string.Join(", ", Names)}."),
     };
