@@ -12,8 +12,9 @@ namespace Atr.Hub.Connections;
 /// <remarks>
 /// The WebSocket flushes after every frame, and Kestrel's upgraded stream flushes on every write
 /// (one pass through its output pipe each, and a send unless the socket's sender is behind). Every
-/// write reaches this stream under the WebSocket's own send lock, keep-alive frames included, so
-/// gathered bytes keep their order: a keep-alive frame written during a batch leaves with it (the
+/// write and flush reaches this stream one at a time, in its turn at the <see cref="KeepAliveStream"/>
+/// above it (the WebSocket's frames, and the keep-alive clock's pings between them), so gathered
+/// bytes keep their order: a keep-alive frame written during a batch leaves with it (the
 /// batch ends with the next frame, which the send loop is about to write), one written outside a
 /// batch passes straight through. A batch is sent early once it reaches
 /// <see cref="FlushThreshold"/>. The buffer is rented for the batch only: an idle connection holds none.

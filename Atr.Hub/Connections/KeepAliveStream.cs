@@ -10,8 +10,8 @@ namespace Atr.Hub.Connections;
 /// here between two of the WebSocket's own.
 /// </summary>
 /// <remarks>
-/// The WebSocket writes each frame in one write, under its own send lock; a ping takes the same
-/// turn here, so frames never interleave, and it is skipped while a frame is being written (the
+/// The WebSocket writes each frame in one write and then flushes, under its own send lock; each of
+/// those takes a turn here, and so does a ping, so frames never interleave and flushes never overlap, and it is skipped while a frame is being written (the
 /// clock tries again at its next tick; the answer is awaited from the first try either way, so a
 /// client stuck behind a write that never ends is still dropped). Once the WebSocket has written
 /// its close frame, no ping follows it. A zero-byte read, the way an idle connection waits for
@@ -105,8 +105,8 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
 
         if (read.IsCompletedSuccessfully)
         {
-            Counted(read.Result);
-            return read;
+            // Its result is taken once: a pooled source may be reused the moment it is.
+            return new ValueTask<int>(Counted(read.Result));
         }
 
         return CountedAsync(read);
@@ -121,7 +121,10 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    // The WebSocket flushes after each frame it writes: that takes the turn too, or a ping between
+    // its write and its flush would flush the transport's pipe beside it.
+    public override Task FlushAsync(CancellationToken cancellationToken)
+        => _turn.Wait(0, CancellationToken.None) ? FlushInTurn(cancellationToken) : FlushAfterPingAsync(cancellationToken);
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket reads asynchronously.");
 
@@ -152,16 +155,28 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
             return false;
         }
 
+        // The close frame may have been written between the look above and the turn.
+        if (_closing)
+        {
+            _turn.Release();
+            return false;
+        }
+
         ValueTask write;
         try
         {
             write = inner.WriteAsync(PingFrame);
         }
-        catch (Exception ex) when (ClientGone.Is(ex))
+        catch (Exception ex)
         {
-            // Gone: its receive loop ends it.
             _turn.Release();
-            return false;
+            if (ClientGone.Is(ex))
+            {
+                // Gone: its receive loop ends it.
+                return false;
+            }
+
+            throw;
         }
 
         if (!write.IsCompletedSuccessfully)
@@ -251,6 +266,46 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
     {
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
         await WriteInTurn(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task FlushInTurn(CancellationToken cancellationToken)
+    {
+        Task flush;
+        try
+        {
+            flush = inner.FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            _turn.Release();
+            throw;
+        }
+
+        if (!flush.IsCompleted)
+        {
+            return ReleaseAfterFlushAsync(flush);
+        }
+
+        _turn.Release();
+        return flush;
+    }
+
+    private async Task ReleaseAfterFlushAsync(Task flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    private async Task FlushAfterPingAsync(CancellationToken cancellationToken)
+    {
+        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await FlushInTurn(cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

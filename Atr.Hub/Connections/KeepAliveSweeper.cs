@@ -86,7 +86,28 @@ internal sealed partial class KeepAliveSweeper : IDisposable
             }
 
             _snapshot = null;
-            _timer ??= _time.CreateTimer(static s => ((KeepAliveSweeper)s!).Sweep(), this, Tick, Tick);
+            if (_timer is null)
+            {
+                // The clock belongs to no connection: it must not carry the first one's context (its
+                // activity, its log scope) into every sweep.
+                var restore = !ExecutionContext.IsFlowSuppressed();
+                if (restore)
+                {
+                    ExecutionContext.SuppressFlow();
+                }
+
+                try
+                {
+                    _timer = _time.CreateTimer(static s => ((KeepAliveSweeper)s!).Sweep(), this, Tick, Tick);
+                }
+                finally
+                {
+                    if (restore)
+                    {
+                        ExecutionContext.RestoreFlow();
+                    }
+                }
+            }
         }
     }
 
@@ -97,6 +118,12 @@ internal sealed partial class KeepAliveSweeper : IDisposable
             if (_watched.Remove(stream))
             {
                 _snapshot = null;
+                if (_watched.Count == 0)
+                {
+                    // Nothing to ping: the clock stops until the next connection.
+                    _timer?.Dispose();
+                    _timer = null;
+                }
             }
         }
     }

@@ -12,9 +12,10 @@ namespace Atr.Hub.Connections;
 /// </summary>
 /// <remarks>
 /// A zero-byte read waits for data without taking any, so an idle connection holds no receive
-/// buffer (the socket transport itself waits for data before it rents one). Every write reaches
-/// this stream under the WebSocket's own send lock, keep-alive frames included, so gathered bytes
-/// keep their order. A batch is flushed early once it reaches <see cref="FrameBatcher.FlushThreshold"/>.
+/// buffer (the socket transport itself waits for data before it rents one). Every write and flush
+/// reaches this stream one at a time, in its turn at the <see cref="KeepAliveStream"/> above it (the
+/// WebSocket's frames, and the keep-alive clock's pings between them), so gathered bytes keep their
+/// order and flushes of the output pipe never overlap. A batch is flushed early once it reaches <see cref="FrameBatcher.FlushThreshold"/>.
 /// Disposing (the WebSocket's abort) cancels a pending read or flush, so a write stuck behind a
 /// client that stopped reading ends; the connection itself is closed by whoever owns it.
 /// </remarks>

@@ -18,6 +18,13 @@ internal sealed class BatchingUpgradeFeature(IHttpUpgradeFeature inner, HttpCont
 
     public bool IsUpgradableRequest => inner.IsUpgradableRequest;
 
+    /// <summary>
+    /// Whether the WebSocket middleware upgrades through this feature: no WebSocket feature was in
+    /// place when it was installed, so the middleware that follows it (<see cref="WebSocketsStartupFilter"/>)
+    /// is the one that accepts. Only then does a raw connection's WebSocket sit on its streams.
+    /// </summary>
+    public bool UnderWebSocket { get; private init; }
+
     public async Task<Stream> UpgradeAsync()
     {
         var stream = await inner.UpgradeAsync().ConfigureAwait(false);
@@ -39,7 +46,10 @@ internal sealed class BatchingUpgradeFeature(IHttpUpgradeFeature inner, HttpCont
     {
         if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
         {
-            context.Features.Set<IHttpUpgradeFeature>(new BatchingUpgradeFeature(upgrade, context));
+            context.Features.Set<IHttpUpgradeFeature>(new BatchingUpgradeFeature(upgrade, context)
+            {
+                UnderWebSocket = context.Features.Get<IHttpWebSocketFeature>() is null,
+            });
         }
     }
 

@@ -293,12 +293,16 @@ internal sealed partial class WebSocketEndpoint(
 
         public async ValueTask<(WebSocket Socket, IFrameHolder? Holder)> AcceptAsync()
         {
-            var ours = context.Features.Get<IHttpUpgradeFeature>() is BatchingUpgradeFeature;
+            var ours = context.Features.Get<IHttpUpgradeFeature>() is BatchingUpgradeFeature { UnderWebSocket: true };
             var accept = ours
                 ? new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }
                 : new WebSocketAcceptContext { KeepAliveInterval = keepAlive.NextSpan(), KeepAliveTimeout = keepAlive.Timeout };
             var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
-            context.Features.Get<KeepAliveStream>()?.Watch(socket);
+            if (ours)
+            {
+                context.Features.Get<KeepAliveStream>()?.Watch(socket);
+            }
+
             return (socket, context.Features.Get<FrameBatcher>());
         }
     }

@@ -101,7 +101,7 @@ public sealed class KeepAliveTests : IDisposable
     [Fact]
     public async Task APingWaitsForTheFrameBeingWrittenAndNeverFollowsTheCloseFrame()
     {
-        var (client, _, socket) = Open();
+        var (client, stream, socket) = Open();
         client.Stall();
         var sending = socket.SendAsync("{\"name\":\"a.b\"}"u8.ToArray(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
@@ -115,13 +115,33 @@ public sealed class KeepAliveTests : IDisposable
         Assert.Equal(0x81, client.Written[0][0]);
         Assert.Equal(Ping, client.Written[1]);
 
-        // Answered, then closed by the hub: nothing follows the close frame.
+        // Answered, then closed by the hub: nothing follows the close frame, though a ping falls due.
         client.Feed([0x8A, 0x80, 1, 2, 3, 4]);
+        Assert.Equal(6, await stream.ReadAsync(new byte[16]).AsTask().DefaultTimeout());
+        Advance(_sweeper.Tick);
         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).DefaultTimeout();
         Assert.Equal(0x88, client.Written[^1][0]);
         var written = client.Written.Count;
-        Advance(2 * Interval);
+        Advance(Interval + _sweeper.Tick);
         Assert.Equal(written, client.Written.Count);
+        Assert.Equal(WebSocketState.CloseSent, socket.State);
+    }
+
+    [Fact]
+    public async Task APingWaitsForAFlushUnderWay()
+    {
+        var (client, stream, _) = Open();
+
+        // The WebSocket flushes after each frame it writes; a ping in between would flush beside it.
+        client.StallFlush();
+        var flushing = stream.FlushAsync();
+        Advance(Interval + _sweeper.Tick);
+        Assert.Empty(client.Written);
+
+        client.Resume();
+        await flushing.DefaultTimeout();
+        Advance(_sweeper.Tick);
+        Assert.Equal([Ping], client.Written);
     }
 
     [Fact]
@@ -181,6 +201,7 @@ public sealed class KeepAliveTests : IDisposable
     {
         private readonly Queue<byte[]> _incoming = new();
         private TaskCompletionSource? _stalled;
+        private TaskCompletionSource? _flushStalled;
 
         public List<byte[]> Written { get; } = [];
 
@@ -200,7 +221,13 @@ public sealed class KeepAliveTests : IDisposable
 
         public void Stall() => _stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Resume() => _stalled?.TrySetResult();
+        public void StallFlush() => _flushStalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Resume()
+        {
+            _stalled?.TrySetResult();
+            _flushStalled?.TrySetResult();
+        }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -223,7 +250,14 @@ public sealed class KeepAliveTests : IDisposable
             }
         }
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public override async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            if (_flushStalled is { } stalled)
+            {
+                await stalled.Task.WaitAsync(cancellationToken);
+                _flushStalled = null;
+            }
+        }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
@@ -241,6 +275,7 @@ public sealed class KeepAliveTests : IDisposable
         {
             Disposed = true;
             _stalled?.TrySetCanceled();
+            _flushStalled?.TrySetCanceled();
             base.Dispose(disposing);
         }
     }
