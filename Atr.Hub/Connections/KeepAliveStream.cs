@@ -17,7 +17,7 @@ namespace Atr.Hub.Connections;
 /// its close frame, no ping follows it. A zero-byte read, the way an idle connection waits for
 /// data, passes through untouched: an idle connection keeps no suspended method here.
 /// </remarks>
-internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : Stream
+internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : AsyncOnlyStream
 {
     // FIN and opcode 0x9, no payload; a server's frames are not masked (RFC 6455 §5.5.2).
     private static readonly byte[] PingFrame = [0x89, 0x00];
@@ -36,16 +36,6 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
     private long _deadline;
     private int _receivedAtPing;
     private bool _pinged;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>Starts pinging the client of <paramref name="socket"/>, the WebSocket over this stream, at its own interval.</summary>
     public void Watch(WebSocket socket)
@@ -112,29 +102,12 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
         return CountedAsync(read);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        => _turn.Wait(0, CancellationToken.None) ? WriteInTurn(buffer, cancellationToken) : WriteAfterPingAsync(buffer, cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+        => _turn.Wait(0, CancellationToken.None) ? InTurn(buffer, flush: false, cancellationToken) : AfterTurnAsync(buffer, flush: false, cancellationToken);
 
     // The WebSocket flushes after each frame it writes: that takes the turn too, or a ping between
     // its write and its flush would flush the transport's pipe beside it.
-    public override Task FlushAsync(CancellationToken cancellationToken)
-        => _turn.Wait(0, CancellationToken.None) ? FlushInTurn(cancellationToken) : FlushAfterPingAsync(cancellationToken);
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket reads asynchronously.");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket writes asynchronously.");
-
-    public override void Flush() => throw new NotSupportedException("The WebSocket flushes asynchronously.");
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
+    public override Task FlushAsync(CancellationToken cancellationToken) => FlushInTurnAsync(cancellationToken).AsTask();
 
     protected override void Dispose(bool disposing)
     {
@@ -165,65 +138,40 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
         ValueTask write;
         try
         {
-            write = inner.WriteAsync(PingFrame);
+            write = InTurn(PingFrame, flush: false, CancellationToken.None);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ClientGone.Is(ex))
         {
-            _turn.Release();
-            if (ClientGone.Is(ex))
-            {
-                // Gone: its receive loop ends it.
-                return false;
-            }
-
-            throw;
+            // Gone: its receive loop ends it.
+            return false;
         }
 
         if (!write.IsCompletedSuccessfully)
         {
-            _ = ReleaseAfterPingAsync(write);
-            return true;
-        }
-
-        try
-        {
-            write.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            _turn.Release();
+            _ = ObservedAsync(write);
         }
 
         return true;
     }
 
-    private async Task ReleaseAfterPingAsync(ValueTask write)
-    {
-        try
-        {
-            await write.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ClientGone.Is(ex))
-        {
-            // Gone: its receive loop ends it.
-        }
-        finally
-        {
-            _turn.Release();
-        }
-    }
+    private ValueTask FlushInTurnAsync(CancellationToken cancellationToken)
+        => _turn.Wait(0, CancellationToken.None) ? InTurn(default, flush: true, cancellationToken) : AfterTurnAsync(default, flush: true, cancellationToken);
 
-    private ValueTask WriteInTurn(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// A write (or, with <paramref name="flush"/>, a flush) in the turn the caller holds, which it
+    /// gives back once done, whether it succeeded or not. A close frame ends the pings.
+    /// </summary>
+    private ValueTask InTurn(ReadOnlyMemory<byte> frame, bool flush, CancellationToken cancellationToken)
     {
-        if (!buffer.IsEmpty && (buffer.Span[0] & 0x0F) == CloseOpcode)
+        if (!frame.IsEmpty && (frame.Span[0] & 0x0F) == CloseOpcode)
         {
             _closing = true;
         }
 
-        ValueTask write;
+        ValueTask done;
         try
         {
-            write = inner.WriteAsync(buffer, cancellationToken);
+            done = flush ? new ValueTask(inner.FlushAsync(cancellationToken)) : inner.WriteAsync(frame, cancellationToken);
         }
         catch
         {
@@ -231,14 +179,14 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
             throw;
         }
 
-        if (!write.IsCompletedSuccessfully)
+        if (!done.IsCompletedSuccessfully)
         {
-            return ReleaseAfterAsync(write);
+            return ReleaseAfterAsync(done);
         }
 
         try
         {
-            write.GetAwaiter().GetResult();
+            done.GetAwaiter().GetResult();
         }
         finally
         {
@@ -249,11 +197,11 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ReleaseAfterAsync(ValueTask write)
+    private async ValueTask ReleaseAfterAsync(ValueTask done)
     {
         try
         {
-            await write.ConfigureAwait(false);
+            await done.ConfigureAwait(false);
         }
         finally
         {
@@ -261,51 +209,24 @@ internal sealed class KeepAliveStream(Stream inner, KeepAliveSweeper sweeper) : 
         }
     }
 
+    // Behind a ping whose write is still under way: the client is behind, and so is this.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteAfterPingAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    private async ValueTask AfterTurnAsync(ReadOnlyMemory<byte> frame, bool flush, CancellationToken cancellationToken)
     {
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await WriteInTurn(buffer, cancellationToken).ConfigureAwait(false);
+        await InTurn(frame, flush, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task FlushInTurn(CancellationToken cancellationToken)
-    {
-        Task flush;
-        try
-        {
-            flush = inner.FlushAsync(cancellationToken);
-        }
-        catch
-        {
-            _turn.Release();
-            throw;
-        }
-
-        if (!flush.IsCompleted)
-        {
-            return ReleaseAfterFlushAsync(flush);
-        }
-
-        _turn.Release();
-        return flush;
-    }
-
-    private async Task ReleaseAfterFlushAsync(Task flush)
+    private static async Task ObservedAsync(ValueTask ping)
     {
         try
         {
-            await flush.ConfigureAwait(false);
+            await ping.ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ClientGone.Is(ex))
         {
-            _turn.Release();
+            // Gone: its receive loop ends it.
         }
-    }
-
-    private async Task FlushAfterPingAsync(CancellationToken cancellationToken)
-    {
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await FlushInTurn(cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

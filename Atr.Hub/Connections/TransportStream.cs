@@ -19,7 +19,7 @@ namespace Atr.Hub.Connections;
 /// Disposing (the WebSocket's abort) cancels a pending read or flush, so a write stuck behind a
 /// client that stopped reading ends; the connection itself is closed by whoever owns it.
 /// </remarks>
-internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHolder
+internal sealed class TransportStream(IDuplexPipe transport) : AsyncOnlyStream, IFrameHolder
 {
     private volatile bool _disposed;
 
@@ -28,16 +28,6 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHol
         get => Volatile.Read(ref field);
         set => Volatile.Write(ref field, value);
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -65,9 +55,6 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHol
         return count;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -76,22 +63,9 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream, IFrameHol
         return Holding && output.UnflushedBytes < FrameBatcher.FlushThreshold ? ValueTask.CompletedTask : FlushOutputAsync(cancellationToken);
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     // Writes flush as they go; the WebSocket's flush after each of them has nothing left to do.
     public override Task FlushAsync(CancellationToken cancellationToken)
         => Holding || transport.Output.UnflushedBytes == 0 ? Task.CompletedTask : FlushOutputAsync(cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket reads asynchronously.");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("The WebSocket writes asynchronously.");
-
-    public override void Flush() => throw new NotSupportedException("The WebSocket flushes asynchronously.");
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
