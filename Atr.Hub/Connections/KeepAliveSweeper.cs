@@ -187,8 +187,5 @@ internal sealed partial class KeepAliveSweeper : IDisposable
         }
     }
 
-    [LoggerMessage(1, LogLevel.Error, "Keep-alive of a connection failed; the connection is aborted.")]
-    private static partial void LogKeepAliveFailed(ILogger logger, Exception exception);
-
     private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }
