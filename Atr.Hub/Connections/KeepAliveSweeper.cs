@@ -86,28 +86,7 @@ internal sealed partial class KeepAliveSweeper : IDisposable
             }
 
             _snapshot = null;
-            if (_timer is null)
-            {
-                // The clock belongs to no connection: it must not carry the first one's context (its
-                // activity, its log scope) into every sweep.
-                var restore = !ExecutionContext.IsFlowSuppressed();
-                if (restore)
-                {
-                    ExecutionContext.SuppressFlow();
-                }
-
-                try
-                {
-                    _timer = _time.CreateTimer(static s => ((KeepAliveSweeper)s!).Sweep(), this, Tick, Tick);
-                }
-                finally
-                {
-                    if (restore)
-                    {
-                        ExecutionContext.RestoreFlow();
-                    }
-                }
-            }
+            _timer ??= ContextFreeTimer.Start(_time, static s => ((KeepAliveSweeper)s!).Sweep(), this, Tick);
         }
     }
 
