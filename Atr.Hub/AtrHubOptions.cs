@@ -98,6 +98,15 @@ public sealed class AtrHubOptions
     /// </summary>
     public HttpTransportType SignalRTransports { get; set; } = HttpTransportType.WebSockets;
 
+    /// <summary>
+    /// Whether SignalR clients that open <c>/hub</c> by WebSocket without negotiating first
+    /// (<c>skipNegotiation</c>) are carried by the hub's own WebSocket transport, which hands each
+    /// message to the socket in the writer's turn, instead of SignalR's, which passes it through a pipe
+    /// to a send loop of its own. The SignalR protocol, hub and behaviour are the same on both.
+    /// Default <see langword="true"/>; negotiated connections always use SignalR's transports.
+    /// </summary>
+    public bool SignalRDirectWebSockets { get; set; } = true;
+
     /// <summary>The largest message a client may send, in bytes; a larger one closes the connection with 1009. Default 4 KiB.</summary>
     [Range(16, 1024 * 1024)]
     public int MaxInboundMessageBytes { get; set; } = 4 * 1024;

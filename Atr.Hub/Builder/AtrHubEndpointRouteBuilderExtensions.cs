@@ -66,12 +66,14 @@ public static class AtrHubEndpointRouteBuilderExtensions
         if (options.EnableSignalR)
         {
             // Refusals come before SignalR allocates anything (SignalRGate); only the configured transports are offered.
+            // A WebSocket that did not negotiate is carried by the hub's own transport (SignalRSockets).
             var gate = endpoints.ServiceProvider.GetRequiredService<SignalRGate>();
+            var sockets = endpoints.ServiceProvider.GetRequiredService<SignalRSockets>();
             group.MapHub<AtrHub>("/hub", hub => hub.Transports = options.SignalRTransports)
                 .Add(endpoint =>
                 {
                     var next = endpoint.RequestDelegate!;
-                    endpoint.RequestDelegate = context => gate.PassAsync(context, next);
+                    endpoint.RequestDelegate = context => gate.PassAsync(context, sockets.Serves(context) ? sockets.RunAsync : next);
                 });
         }
 

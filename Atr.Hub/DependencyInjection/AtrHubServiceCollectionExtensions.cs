@@ -110,6 +110,7 @@ public static class AtrHubServiceCollectionExtensions
         services.TryAddSingleton<ConnectionLimiter>();
         services.TryAddSingleton<RefusalLog>();
         services.TryAddSingleton<SignalRGate>();
+        services.TryAddSingleton<SignalRSockets>();
         AddSecurity(services);
         AddSignalR(services);
 

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Atr.Testing;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,17 +25,28 @@ internal sealed class SignalRClient : IAsyncDisposable
     /// <summary>Every event as it arrives, for a reader of the test's own instead of <see cref="ReceiveAsync"/>.</summary>
     public ChannelReader<string> Events => _events.Reader;
 
-    /// <summary>Connects with the JSON protocol; each event is kept as the raw text of its argument.</summary>
+    /// <summary>
+    /// Connects with the JSON protocol by WebSocket straight away (<c>SkipNegotiation</c>), which the
+    /// hub carries on its own transport; each event is kept as the raw text of its argument.
+    /// </summary>
     public static Task<SignalRClient> ConnectAsync(Uri baseUri, params string[] scopes)
-        => ConnectAsync(baseUri, scopes, token: null, messagePack: false);
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: false, negotiate: false);
+
+    /// <summary>Connects like <see cref="ConnectAsync(Uri, string[])"/>, but negotiates first: SignalR's own WebSockets transport carries it.</summary>
+    public static Task<SignalRClient> ConnectNegotiatedAsync(Uri baseUri, params string[] scopes)
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: false, negotiate: true);
 
     /// <summary>Connects like <see cref="ConnectAsync(Uri, string[])"/>, presenting <paramref name="token"/> as its access token.</summary>
     public static Task<SignalRClient> ConnectWithTokenAsync(Uri baseUri, string token, params string[] scopes)
-        => ConnectAsync(baseUri, scopes, token, messagePack: false);
+        => ConnectAsync(baseUri, scopes, token, messagePack: false, negotiate: false);
 
     /// <summary>Connects with the MessagePack protocol; each event map is kept re-encoded as JSON, key order preserved.</summary>
     public static Task<SignalRClient> ConnectMessagePackAsync(Uri baseUri, params string[] scopes)
-        => ConnectAsync(baseUri, scopes, token: null, messagePack: true);
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: true, negotiate: false);
+
+    /// <summary>Connects with the MessagePack protocol after negotiating.</summary>
+    public static Task<SignalRClient> ConnectMessagePackNegotiatedAsync(Uri baseUri, params string[] scopes)
+        => ConnectAsync(baseUri, scopes, token: null, messagePack: true, negotiate: true);
 
     /// <summary>
     /// Starts <paramref name="connection"/>, asserts the hub refused it (at the handshake, or by
@@ -72,10 +84,16 @@ internal sealed class SignalRClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
 
-    private static async Task<SignalRClient> ConnectAsync(Uri baseUri, string[] scopes, string? token, bool messagePack)
+    private static async Task<SignalRClient> ConnectAsync(Uri baseUri, string[] scopes, string? token, bool messagePack, bool negotiate)
     {
         var builder = new HubConnectionBuilder().WithUrl(HubUri(baseUri, scopes), o =>
         {
+            if (!negotiate)
+            {
+                o.SkipNegotiation = true;
+                o.Transports = HttpTransportType.WebSockets;
+            }
+
             if (token is not null)
             {
                 o.AccessTokenProvider = () => Task.FromResult<string?>(token);
