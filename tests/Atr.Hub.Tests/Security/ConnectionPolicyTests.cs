@@ -1,8 +1,10 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Atr.Hub.Security;
 using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Atr.Hub.Tests.Security;
@@ -100,6 +102,11 @@ public sealed class ConnectionPolicyTests
         await silent.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
         await half.ConnectAsync("127.0.0.1", hub.Port).DefaultTimeout();
         await half.GetStream().WriteAsync("GET /organization/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"u8.ToArray()).AsTask().DefaultTimeout();
+
+        // A socket is counted once the server runs its connection, not at the kernel's accept: the
+        // third must not overtake the first two to the count.
+        var limiter = hub.Services.GetRequiredService<ConnectionLimiter>();
+        await TestTimeouts.UntilAsync(() => !limiter.HasRoom(System.Net.IPAddress.Loopback), "both sockets hold a place");
 
         var refused = await RawHttp.HandshakeAsync(hub.Port, "/organization/1");
 
