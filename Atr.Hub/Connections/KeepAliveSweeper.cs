@@ -27,16 +27,12 @@ internal sealed partial class KeepAliveSweeper : IDisposable
 
     private static readonly TimeSpan MinTick = TimeSpan.FromMilliseconds(10);
 
-    private readonly Lock _lock = new();
-    private readonly HashSet<KeepAliveStream> _watched = [];
+    private readonly NodeClock<KeepAliveStream> _clock;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TimeSpan _interval;
     private readonly long _timeout;
-    private KeepAliveStream[]? _snapshot = [];
-    private ITimer? _timer;
     private int _sweeping;
-    private bool _disposed;
 
     public KeepAliveSweeper(IOptions<AtrHubOptions> options, TimeProvider time, ILogger<KeepAliveSweeper> logger)
     {
@@ -47,6 +43,7 @@ internal sealed partial class KeepAliveSweeper : IDisposable
         _timeout = ToTimestamp(Timeout);
         var tick = (_interval < Timeout ? _interval : Timeout) / 4;
         Tick = tick > MaxTick ? MaxTick : tick < MinTick ? MinTick : tick;
+        _clock = new NodeClock<KeepAliveStream>(time, Tick, Sweep);
     }
 
     /// <summary>How long a client has to answer a ping: what <see cref="AtrHubOptions.PeerTimeout"/> leaves after the ping interval.</summary>
@@ -59,16 +56,7 @@ internal sealed partial class KeepAliveSweeper : IDisposable
     public long Now => _time.GetTimestamp();
 
     /// <summary>How many connections are watched.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _watched.Count;
-            }
-        }
-    }
+    public int Count => _clock.Count;
 
     /// <summary>One connection's ping interval, as a span.</summary>
     public TimeSpan NextSpan() => _interval * (1 - (Spread * Random.Shared.NextDouble()));
@@ -76,50 +64,13 @@ internal sealed partial class KeepAliveSweeper : IDisposable
     /// <summary>One connection's ping interval, in the clock's timestamps.</summary>
     public long NextInterval() => ToTimestamp(NextSpan());
 
-    public void Watch(KeepAliveStream stream)
-    {
-        lock (_lock)
-        {
-            if (_disposed || !_watched.Add(stream))
-            {
-                return;
-            }
+    public void Watch(KeepAliveStream stream) => _clock.Add(stream);
 
-            _snapshot = null;
-            _timer ??= ContextFreeTimer.Start(_time, static s => ((KeepAliveSweeper)s!).Sweep(), this, Tick);
-        }
-    }
+    public void Forget(KeepAliveStream stream) => _clock.Remove(stream);
 
-    public void Forget(KeepAliveStream stream)
-    {
-        lock (_lock)
-        {
-            if (_watched.Remove(stream))
-            {
-                _snapshot = null;
-                if (_watched.Count == 0)
-                {
-                    // Nothing to ping: the clock stops until the next connection.
-                    _timer?.Dispose();
-                    _timer = null;
-                }
-            }
-        }
-    }
+    public void Dispose() => _clock.Dispose();
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _disposed = true;
-            _timer?.Dispose();
-            _timer = null;
-            _watched.Clear();
-            _snapshot = [];
-        }
-    }
-
-    private void Sweep()
+    private void Sweep(KeepAliveStream[] streams)
     {
         // A sweep that outlasts a tick is not joined by the next one.
         if (Interlocked.Exchange(ref _sweeping, 1) != 0)
@@ -130,7 +81,7 @@ internal sealed partial class KeepAliveSweeper : IDisposable
         try
         {
             var now = _time.GetTimestamp();
-            foreach (var stream in Snapshot())
+            foreach (var stream in streams)
             {
                 bool alive;
                 try
@@ -155,14 +106,6 @@ internal sealed partial class KeepAliveSweeper : IDisposable
         finally
         {
             Volatile.Write(ref _sweeping, 0);
-        }
-    }
-
-    private KeepAliveStream[] Snapshot()
-    {
-        lock (_lock)
-        {
-            return _snapshot ??= [.. _watched];
         }
     }
 

@@ -18,36 +18,31 @@ internal sealed class SignalRSockets : IDisposable
     /// <summary>How often SignalR's keep-alive and client timeout look at the time: once a second, as with SignalR's own transports.</summary>
     public static readonly TimeSpan Beat = TimeSpan.FromSeconds(1);
 
-    private readonly Lock _lock = new();
-    private readonly HashSet<SignalRSocket> _sockets = [];
+    private readonly NodeClock<SignalRSocket> _clock;
     private readonly HubConnectionHandler<AtrHub> _hub;
     private readonly TimeProvider _time;
     private readonly TimeSpan _closeTimeout;
     private readonly bool _enabled;
-    private SignalRSocket[]? _snapshot = [];
-    private ITimer? _timer;
-    private bool _stopping;
+    private int _stopping;
 
     public SignalRSockets(HubConnectionHandler<AtrHub> hub, IOptions<AtrHubOptions> options, IHostApplicationLifetime lifetime, TimeProvider time)
     {
         _hub = hub;
         _time = time;
         _closeTimeout = options.Value.CloseTimeout;
+        _clock = new NodeClock<SignalRSocket>(time, Beat, static sockets =>
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Beat();
+            }
+        });
         _enabled = options.Value.SignalRDirectWebSockets && options.Value.SignalRTransports.HasFlag(HttpTransportType.WebSockets);
         lifetime.ApplicationStopping.Register(static s => ((SignalRSockets)s!).Stop(), this);
     }
 
     /// <summary>How many connections the transport carries.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _sockets.Count;
-            }
-        }
-    }
+    public int Count => _clock.Count;
 
     /// <summary>Whether <paramref name="context"/> is a WebSocket to <c>/hub</c> with no negotiated connection id: this transport's to serve.</summary>
     public bool Serves(HttpContext context)
@@ -71,74 +66,28 @@ internal sealed class SignalRSockets : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _timer?.Dispose();
-            _timer = null;
-        }
-    }
+    public void Dispose() => _clock.Dispose();
 
     private void Add(SignalRSocket connection)
     {
-        bool stopping;
-        lock (_lock)
-        {
-            _sockets.Add(connection);
-            _snapshot = null;
-            _timer ??= ContextFreeTimer.Start(_time, static s => ((SignalRSockets)s!).Tick(), this, Beat);
-            stopping = _stopping;
-        }
+        _clock.Add(connection);
 
-        if (stopping)
+        // Full fences on both sides: either the stop sees this connection, or this sees the stop.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _stopping) != 0)
         {
             connection.End();
         }
     }
 
-    private void Remove(SignalRSocket connection)
-    {
-        lock (_lock)
-        {
-            if (_sockets.Remove(connection))
-            {
-                _snapshot = null;
-                if (_sockets.Count == 0)
-                {
-                    _timer?.Dispose();
-                    _timer = null;
-                }
-            }
-        }
-    }
-
-    private SignalRSocket[] Snapshot()
-    {
-        lock (_lock)
-        {
-            return _snapshot ??= [.. _sockets];
-        }
-    }
-
-    private void Tick()
-    {
-        foreach (var connection in Snapshot())
-        {
-            connection.Beat();
-        }
-    }
+    private void Remove(SignalRSocket connection) => _clock.Remove(connection);
 
     // Every connection is told to end: SignalR closes each with a close message that allows a
     // reconnect (to another node), and the socket with 1001.
     private void Stop()
     {
-        lock (_lock)
-        {
-            _stopping = true;
-        }
-
-        foreach (var connection in Snapshot())
+        Interlocked.Exchange(ref _stopping, 1);
+        foreach (var connection in _clock.Snapshot())
         {
             connection.End();
         }
