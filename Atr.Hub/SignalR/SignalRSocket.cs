@@ -35,6 +35,8 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
     private static readonly PipeOptions InputOptions = new(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false);
 
     private readonly WebSocket _socket;
+    private readonly TimeSpan _closeTimeout;
+    private readonly TimeProvider _time;
     private readonly Pipe _input = new(InputOptions);
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _lock = new();
@@ -43,11 +45,14 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
     private IDuplexPipe _transport;
     private IDictionary<object, object?> _items = new Dictionary<object, object?>();
     private string _connectionId;
+    private ITimer? _endTimer;
 
-    public SignalRSocket(HttpContext httpContext, WebSocket socket)
+    public SignalRSocket(HttpContext httpContext, WebSocket socket, TimeSpan closeTimeout, TimeProvider time)
     {
         _httpContext = httpContext;
         _socket = socket;
+        _closeTimeout = closeTimeout;
+        _time = time;
         _transport = this;
         _connectionId = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(16));
         User = httpContext.User;
@@ -133,20 +138,23 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
 
     /// <summary>
     /// Ends the connection as a client that leaves would: the hub stops reading, says goodbye with a
-    /// close message that allows a reconnect, and the socket closes with 1001.
+    /// close message that allows a reconnect, and the socket closes with 1001. A client that does not
+    /// read can hold that goodbye up (a send to it waits, and the hub's writes take turns): it has the
+    /// close timeout, then its socket is aborted.
     /// </summary>
     public void End()
     {
         Ending = true;
+        _endTimer ??= _time.CreateTimer(static s => ((SignalRSocket)s!)._socket.Abort(), this, _closeTimeout, Timeout.InfiniteTimeSpan);
         _input.Reader.CancelPendingRead();
     }
 
     /// <summary>
     /// Runs the connection: what the client sends is fed to <paramref name="hub"/> until either side
     /// ends it; then the socket is closed (1000, 1001 when the node stops, 1011 when the hub failed)
-    /// and given <paramref name="closeTimeout"/> for the client's answer before it is aborted.
+    /// and given the close timeout for the client's answer before it is aborted.
     /// </summary>
-    public async Task RunAsync(ConnectionHandler hub, TimeSpan closeTimeout, TimeProvider time)
+    public async Task RunAsync(ConnectionHandler hub)
     {
         var receiving = ReceiveAsync();
         var status = WebSocketCloseStatus.NormalClosure;
@@ -154,27 +162,15 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         {
             await hub.OnConnectedAsync(this).ConfigureAwait(false);
         }
-        catch
+        catch (Exception)
         {
+            // SignalR has logged what failed (a hub filter, OnDisconnectedAsync); the client is told with 1011.
             status = WebSocketCloseStatus.InternalServerError;
-            throw;
         }
-        finally
-        {
-            await CloseAsync(Ending ? WebSocketCloseStatus.EndpointUnavailable : status, receiving, closeTimeout, time).ConfigureAwait(false);
-        }
-    }
 
-    private async Task CloseAsync(WebSocketCloseStatus status, Task receiving, TimeSpan closeTimeout, TimeProvider time)
-    {
         try
         {
-            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                await _socket.CloseOutputAsync(status, null, CancellationToken.None).WaitAsync(closeTimeout, time).ConfigureAwait(false);
-            }
-
-            await receiving.WaitAsync(closeTimeout, time).ConfigureAwait(false);
+            await CloseAsync(Ending ? WebSocketCloseStatus.EndpointUnavailable : status, receiving).WaitAsync(_closeTimeout, _time).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException || ClientGone.Is(ex))
         {
@@ -183,10 +179,23 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         {
             // The hub reads no more: a receive loop waiting for room in the input pipe ends too.
             _socket.Abort();
+            _endTimer?.Dispose();
             await _input.Reader.CompleteAsync().ConfigureAwait(false);
             await receiving.ConfigureAwait(false);
+            Output.Complete();
             _closed.Cancel();
         }
+    }
+
+    // The close frame, then the client's answer to it.
+    private async Task CloseAsync(WebSocketCloseStatus status, Task receiving)
+    {
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            await _socket.CloseOutputAsync(status, null, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await receiving.ConfigureAwait(false);
     }
 
     private async Task ReceiveAsync()
@@ -244,6 +253,7 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         private byte[]? _buffer;
         private int _written;
         private bool _sending;
+        private bool _flushCanceled;
         private bool _completed;
 
         public override void Advance(int bytes) => _written += bytes;
@@ -279,11 +289,15 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         }
 
         /// <summary>
-        /// SignalR cancels the flush of a connection it aborts. A WebSocket send cannot be canceled
-        /// alone: one that is still waiting for the client ends with the socket.
+        /// SignalR cancels the flushes of a connection it aborts, the one under way and those about to
+        /// begin. A WebSocket send cannot be canceled alone: from now on, one that would wait for the
+        /// client ends with the socket instead; those the socket takes at once still go out (the close message).
         /// </summary>
         public override void CancelPendingFlush()
         {
+            // Full fences on both sides: either the send under way is seen here, or it sees the cancel.
+            Volatile.Write(ref _flushCanceled, true);
+            Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _sending))
             {
                 owner._socket.Abort();
@@ -330,12 +344,14 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
             var type = owner.ActiveFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
             ValueTask sending;
             Volatile.Write(ref _sending, true);
+            Interlocked.MemoryBarrier();
             try
             {
                 sending = owner._socket.SendAsync(message, type, endOfMessage: true, cancellationToken);
             }
-            catch (Exception ex) when (ClientGone.Is(ex))
+            catch (Exception)
             {
+                // Whatever the socket throws, the connection cannot go on.
                 return new ValueTask<FlushResult>(Failed(rented));
             }
 
@@ -347,6 +363,11 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
                 return default;
             }
 
+            if (Volatile.Read(ref _flushCanceled))
+            {
+                owner._socket.Abort();
+            }
+
             return AwaitSendAsync(sending, rented);
         }
 
@@ -356,7 +377,7 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
             {
                 await sending.ConfigureAwait(false);
             }
-            catch (Exception ex) when (ClientGone.Is(ex))
+            catch (Exception)
             {
                 return Failed(rented);
             }

@@ -26,17 +26,25 @@ public sealed class SignalRHubTests(RedisServer redis)
         await using var json = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1234");
         await using var messagePack = await SignalRClient.ConnectMessagePackAsync(hub.BaseUri, "organization.1234");
 
+        // The same over SignalR's own transport, which negotiated connections use.
+        await using var negotiatedJson = await SignalRClient.ConnectNegotiatedAsync(hub.BaseUri, "organization.1234");
+        await using var negotiatedMessagePack = await SignalRClient.ConnectMessagePackNegotiatedAsync(hub.BaseUri, "organization.1234");
+
         await hub.PostPublishAsync(new { scope = "organization.1234", name = "post.created", record = new { id = 7, title = "Héllo <b>", tags = Tags, score = 1.5, big = long.MaxValue, draft = false, body = (string?)null }, record_type = "Post" });
 
         var frame = await raw.ReceiveAsync();
         Assert.Equal(frame, await json.ReceiveAsync());
+        Assert.Equal(frame, await negotiatedJson.ReceiveAsync());
 
         // MessagePack carries a map: same keys, same order, same values.
-        var fromMessagePack = JsonDocument.Parse(await messagePack.ReceiveAsync()).RootElement;
         var expected = JsonDocument.Parse(frame).RootElement;
-        Assert.Equal(expected.EnumerateObject().Select(p => p.Name), fromMessagePack.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(expected.GetProperty("record").EnumerateObject().Select(p => p.Name), fromMessagePack.GetProperty("record").EnumerateObject().Select(p => p.Name));
-        Assert.True(JsonElement.DeepEquals(expected, fromMessagePack), $"{expected} != {fromMessagePack}");
+        foreach (var client in new[] { messagePack, negotiatedMessagePack })
+        {
+            var fromMessagePack = JsonDocument.Parse(await client.ReceiveAsync()).RootElement;
+            Assert.Equal(expected.EnumerateObject().Select(p => p.Name), fromMessagePack.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(expected.GetProperty("record").EnumerateObject().Select(p => p.Name), fromMessagePack.GetProperty("record").EnumerateObject().Select(p => p.Name));
+            Assert.True(JsonElement.DeepEquals(expected, fromMessagePack), $"{expected} != {fromMessagePack}");
+        }
     }
 
     [Fact]
@@ -135,10 +143,16 @@ public sealed class SignalRHubTests(RedisServer redis)
         Assert.Equal("maintenance at noon", await notices.Task.DefaultTimeout());
     }
 
-    [Fact]
-    public async Task SignalRClientThatStopsReadingIsDroppedWithoutDelayingOthers()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SignalRClientThatStopsReadingIsDroppedWithoutDelayingOthers(bool hubsOwnTransport)
     {
-        await using var hub = await HubHost.StartAsync(redis.Configuration, o => o.MaxSendQueueBytes = 256 * 1024);
+        await using var hub = await HubHost.StartAsync(redis.Configuration, o =>
+        {
+            o.MaxSendQueueBytes = 256 * 1024;
+            o.SignalRDirectWebSockets = hubsOwnTransport;
+        });
         await using var raw = await hub.ConnectAsync("/organization/1");
         await using var signalR = await SignalRClient.ConnectAsync(hub.BaseUri, "organization.1");
 

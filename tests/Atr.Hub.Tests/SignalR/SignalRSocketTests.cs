@@ -5,6 +5,8 @@ using Atr.Hub.Tests.Infrastructure;
 using Atr.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Atr.Hub.Tests.SignalR;
@@ -134,6 +136,64 @@ public sealed class SignalRSocketTests
         await stopping.DefaultTimeout();
     }
 
+    [Fact]
+    public async Task ClientThatStopsReadingHoldsTheNodesStopUpForTheCloseTimeoutAtMost()
+    {
+        // The host would wait 5 minutes for its requests: the stop must not.
+        await using var hub = await HubHost.StartAsync(
+            options: o =>
+            {
+                o.MaxSendQueueBytes = 256L * 1024 * 1024;
+                o.SlowConsumerGrace = TimeSpan.FromMinutes(10);
+                o.CloseTimeout = TimeSpan.FromSeconds(1);
+            },
+            configure: b => b.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(5)));
+        var sockets = hub.Services.GetRequiredService<SignalRSockets>();
+        using var stalled = await StalledClient.ConnectAsync(hub.WebSocketUri("/hub?scope=organization.1"));
+        await stalled.SendAsync(Encoding.UTF8.GetBytes(JsonHandshake), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).DefaultTimeout();
+        await TestTimeouts.UntilAsync(() => hub.Metrics.SignalRConnections == 1, "the stalled client connected");
+
+        // Events until the hub's send to it waits for the client and the next ones queue behind it.
+        var pad = new string('p', 16 * 1024);
+        await TestTimeouts.UntilAsync(
+            async () =>
+            {
+                await hub.PostPublishAsync(new { scope = "organization.1", name = "post.created", record = new { pad } });
+                return hub.Metrics.QueuedBytes > 0;
+            },
+            "a send to the stalled client waits");
+
+        await hub.App.StopAsync().DefaultTimeout();
+
+        Assert.Equal(0, sockets.Count);
+    }
+
+    [Fact]
+    public async Task HubThatFailsClosesWith1011AndTheRequestEndsQuietly()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var hub = await HubHost.StartAsync(configure: b =>
+        {
+            b.Services.Configure<HubOptions>(o => o.AddFilter(new FailingDisconnect()));
+            b.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Information);
+            b.Logging.AddProvider(logs);
+        });
+        await using var client = await WsClient.ConnectAsync(hub.WebSocketUri("/hub"));
+        await client.SendTextAsync(JsonHandshake);
+        Assert.Equal("{}" + Separator, await client.ReceiveAsync());
+
+        // The client says goodbye; the hub's OnDisconnectedAsync throws.
+        await client.SendTextAsync("""{"type":7}""" + Separator);
+
+        Assert.Equal(WebSocketCloseStatus.InternalServerError, await client.Closed.DefaultTimeout());
+        await TestTimeouts.UntilAsync(() => logs.Entries.Any(e => e.Message.StartsWith("Request finished", StringComparison.Ordinal) && e.Values.Contains("/hub", StringComparison.Ordinal)), "the request finished");
+        Assert.Equal(0, hub.Services.GetRequiredService<SignalRSockets>().Count);
+
+        // SignalR said what failed; the server saw no unhandled exception of the request.
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Error && e.Category.StartsWith("Microsoft.AspNetCore.SignalR", StringComparison.Ordinal) && (e.Exception?.Message.Contains("A filter of the application failed.", StringComparison.Ordinal) ?? false));
+        Assert.DoesNotContain(logs.Entries, e => e.Level is LogLevel.Error or LogLevel.Critical && e.Category.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal));
+    }
+
     private static async Task<string> NextCloseMessageAsync(WsClient client)
     {
         while (true)
@@ -146,6 +206,12 @@ public sealed class SignalRSocketTests
 
             Assert.Equal("""{"type":6}""" + Separator, message);
         }
+    }
+
+    private sealed class FailingDisconnect : IHubFilter
+    {
+        public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+            => throw new InvalidOperationException("A filter of the application failed.");
     }
 
     private static Task SendAsync(ClientWebSocket socket, string text)
