@@ -44,14 +44,6 @@ internal sealed class EventFrame
         }
     }
 
-    /// <summary>The event's id when it has been read or given already, without reading it now.</summary>
-    public bool TryGetKnownId(out string? id)
-    {
-        var known = Volatile.Read(ref _idRead);
-        id = known ? _id : null;
-        return known;
-    }
-
     /// <summary>
     /// The frame in another protocol's form (SignalR's serialized invocation), made by the first
     /// recipient that needs it and shared by every other, so the event is encoded once whatever the
@@ -72,7 +64,7 @@ internal sealed class EventFrame
     }
 
     /// <summary>The top-level <c>id</c> string of an event object (checked by the dispatcher), if it has one.</summary>
-    internal static string? ReadId(ReadOnlySpan<byte> payload)
+    private static string? ReadId(ReadOnlySpan<byte> payload)
     {
         var reader = new Utf8JsonReader(payload);
         try
