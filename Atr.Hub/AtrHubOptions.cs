@@ -167,9 +167,9 @@ public sealed class AtrHubOptions
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// At shutdown, how many connections per second are closed with 1001, so that tens of thousands
-    /// of clients do not all reconnect to the other nodes in the same millisecond. Default 10,000:
-    /// keep connections ÷ rate well under the host's shutdown timeout.
+    /// At shutdown, how many raw connections per second are closed with 1001 (SignalR's are told at
+    /// once), so that tens of thousands of clients do not all reconnect to the other nodes in the same
+    /// millisecond. Default 10,000: keep connections ÷ rate well under the host's shutdown timeout.
     /// </summary>
     [Range(1, int.MaxValue)]
     public int ShutdownCloseRate { get; set; } = 10_000;

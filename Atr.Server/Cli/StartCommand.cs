@@ -25,7 +25,7 @@ internal static class StartCommand
         new(new Option<int>("--history-size") { Description = "Events kept per scope for clients that reconnect with since (default 100; 0: no history)." }, "Atr:HistorySize"),
         new(new Option<TimeSpan>("--history-ttl") { Description = "How long a scope's history is kept after its last event, as hh:mm:ss (default 00:10:00)." }, "Atr:HistoryTtl"),
         new(new Option<TimeSpan>("--probe-interval") { Description = "How often the node proves its Redis subscription, as hh:mm:ss (default 00:00:05); unready when a probe does not come back within one interval." }, "Atr:ProbeInterval"),
-        new(new Option<int>("--shutdown-close-rate") { Description = "Connections closed per second at shutdown (default 10000)." }, "Atr:ShutdownCloseRate"),
+        new(new Option<int>("--shutdown-close-rate") { Description = "Raw connections closed per second at shutdown (default 10000)." }, "Atr:ShutdownCloseRate"),
         new(new Option<bool>("--no-direct-upgrade") { Description = "Upgrade raw WebSockets through the HTTP pipeline instead of at the connection (about 7 KiB more per idle connection)." }, "Atr:DirectUpgrade", Negates: true),
         new(new Option<bool>("--no-metrics") { Description = "Do not serve the Prometheus metrics at GET /metrics." }, "Atr:Metrics", Negates: true),
         new(new Option<bool>("--demo") { Description = "Serve the demo page at /demo/ (needs the built Atr.Client.Js)." }, "Atr:Demo"),
