@@ -32,7 +32,6 @@ internal sealed partial class KeepAliveSweeper : IDisposable
     private readonly ILogger _logger;
     private readonly TimeSpan _interval;
     private readonly long _timeout;
-    private int _sweeping;
 
     public KeepAliveSweeper(IOptions<AtrHubOptions> options, TimeProvider time, ILogger<KeepAliveSweeper> logger)
     {
@@ -72,40 +71,27 @@ internal sealed partial class KeepAliveSweeper : IDisposable
 
     private void Sweep(KeepAliveStream[] streams)
     {
-        // A sweep that outlasts a tick is not joined by the next one.
-        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        var now = _time.GetTimestamp();
+        foreach (var stream in streams)
         {
-            return;
-        }
-
-        try
-        {
-            var now = _time.GetTimestamp();
-            foreach (var stream in streams)
+            bool alive;
+            try
             {
-                bool alive;
-                try
-                {
-                    alive = stream.Visit(now, _timeout);
-                }
-                catch (Exception ex)
-                {
-                    // Not a client that went away (the stream takes those in its stride): a fault of
-                    // the hub's own. That connection ends; the others keep their keep-alive.
-                    LogKeepAliveFailed(_logger, ex);
-                    stream.Abort();
-                    alive = false;
-                }
-
-                if (!alive)
-                {
-                    Forget(stream);
-                }
+                alive = stream.Visit(now, _timeout);
             }
-        }
-        finally
-        {
-            Volatile.Write(ref _sweeping, 0);
+            catch (Exception ex)
+            {
+                // Not a client that went away (the stream takes those in its stride): a fault of
+                // the hub's own. That connection ends; the others keep their keep-alive.
+                LogKeepAliveFailed(_logger, ex);
+                stream.Abort();
+                alive = false;
+            }
+
+            if (!alive)
+            {
+                Forget(stream);
+            }
         }
     }
 

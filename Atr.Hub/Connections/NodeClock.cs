@@ -2,7 +2,8 @@ namespace Atr.Hub.Connections;
 
 /// <summary>
 /// One clock for a set of the node's connections: it ticks while it has any, stops when the last
-/// leaves, and each tick gets all of them at once, in a snapshot made again only after the set changed.
+/// leaves, and each tick gets all of them at once, in a snapshot made again only after the set changed;
+/// a tick that outlasts the period is not joined by the next.
 /// </summary>
 /// <remarks>
 /// A timer per connection wakes the thread pool once per connection and firing; one clock visits
@@ -20,6 +21,7 @@ internal sealed class NodeClock<T> : IDisposable
     private readonly Action<T[]> _tick;
     private T[]? _snapshot = [];
     private ITimer? _timer;
+    private int _ticking;
     private bool _disposed;
 
     public NodeClock(TimeProvider time, TimeSpan period, Action<T[]> tick)
@@ -115,5 +117,21 @@ internal sealed class NodeClock<T> : IDisposable
         }
     }
 
-    private void Tick() => _tick(Snapshot());
+    private void Tick()
+    {
+        // A tick that outlasts the period is not joined by the next one.
+        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _tick(Snapshot());
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
 }
