@@ -73,7 +73,8 @@ public static class AtrHubEndpointRouteBuilderExtensions
                 .Add(endpoint =>
                 {
                     var next = endpoint.RequestDelegate!;
-                    endpoint.RequestDelegate = context => gate.PassAsync(context, sockets.Serves(context) ? sockets.RunAsync : next);
+                    RequestDelegate direct = sockets.RunAsync;
+                    endpoint.RequestDelegate = context => gate.PassAsync(context, sockets.Serves(context) ? direct : next);
                 });
         }
 

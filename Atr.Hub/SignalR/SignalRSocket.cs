@@ -42,10 +42,9 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
     private readonly Lock _lock = new();
     private (Action<object> Action, object State)[] _heartbeats = [];
     private HttpContext? _httpContext;
-    private IDuplexPipe _transport;
-    private IDictionary<object, object?> _items = new Dictionary<object, object?>();
-    private string _connectionId;
     private ITimer? _endTimer;
+    private bool _ending;
+    private bool _done;
 
     public SignalRSocket(HttpContext httpContext, WebSocket socket, TimeSpan closeTimeout, TimeProvider time)
     {
@@ -53,8 +52,8 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         _socket = socket;
         _closeTimeout = closeTimeout;
         _time = time;
-        _transport = this;
-        _connectionId = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(16));
+        Transport = this;
+        ConnectionId = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(16));
         User = httpContext.User;
         Output = new SocketWriter(this);
         ConnectionClosed = _closed.Token;
@@ -72,25 +71,13 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         Features = features;
     }
 
-    public override string ConnectionId
-    {
-        get => _connectionId;
-        set => _connectionId = value;
-    }
+    public override string ConnectionId { get; set; }
 
     public override IFeatureCollection Features { get; }
 
-    public override IDictionary<object, object?> Items
-    {
-        get => _items;
-        set => _items = value;
-    }
+    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
 
-    public override IDuplexPipe Transport
-    {
-        get => _transport;
-        set => _transport = value;
-    }
+    public override IDuplexPipe Transport { get; set; }
 
     public override CancellationToken ConnectionClosed { get; set; }
 
@@ -115,7 +102,7 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
     public PipeWriter Output { get; }
 
     /// <summary>Whether the node asked the connection to end (it is stopping).</summary>
-    public bool Ending { get; private set; }
+    public bool Ending => Volatile.Read(ref _ending);
 
     public void OnHeartbeat(Action<object> action, object state)
     {
@@ -144,8 +131,16 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
     /// </summary>
     public void End()
     {
-        Ending = true;
-        _endTimer ??= _time.CreateTimer(static s => ((SignalRSocket)s!)._socket.Abort(), this, _closeTimeout, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _ending, true);
+        lock (_lock)
+        {
+            // Not once the run is over: its timer would outlive it.
+            if (!_done)
+            {
+                _endTimer ??= _time.CreateTimer(static s => ((SignalRSocket)s!)._socket.Abort(), this, _closeTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+
         _input.Reader.CancelPendingRead();
     }
 
@@ -179,7 +174,12 @@ internal sealed class SignalRSocket : ConnectionContext, IDuplexPipe,
         {
             // The hub reads no more: a receive loop waiting for room in the input pipe ends too.
             _socket.Abort();
-            _endTimer?.Dispose();
+            lock (_lock)
+            {
+                _done = true;
+                _endTimer?.Dispose();
+            }
+
             await _input.Reader.CompleteAsync().ConfigureAwait(false);
             await receiving.ConfigureAwait(false);
             Output.Complete();

@@ -17,7 +17,7 @@ namespace Atr.Hub.SignalR;
 internal sealed partial class SignalRSockets : IDisposable
 {
     /// <summary>How often SignalR's keep-alive and client timeout look at the time: once a second, as with SignalR's own transports.</summary>
-    public static readonly TimeSpan Beat = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Beat = TimeSpan.FromSeconds(1);
 
     private readonly NodeClock<SignalRSocket> _clock;
     private readonly HubConnectionHandler<AtrHub> _hub;

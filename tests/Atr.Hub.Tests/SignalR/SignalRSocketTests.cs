@@ -137,7 +137,7 @@ public sealed class SignalRSocketTests
     }
 
     [Fact]
-    public async Task ClientThatStopsReadingHoldsTheNodesStopUpForTheCloseTimeoutAtMost()
+    public async Task ClientThatStopsReadingHoldsTheNodesStopUpForItsCloseTimeoutNotTheHostsShutdownTimeout()
     {
         // The host would wait 5 minutes for its requests: the stop must not.
         await using var hub = await HubHost.StartAsync(
